@@ -1,0 +1,57 @@
+"""ImageNet class indices from wnids, with timm's package data as the one source of truth.
+
+A class index is the position of a wnid in the sorted list of the 1000 ImageNet-1k wnids. Deriving
+labels from the sort order of a data set's own folders is wrong for any subset (R, A, a partial
+copy of val) and is the most common cause of near-zero accuracy, so every suite goes through here.
+"""
+from functools import lru_cache
+from importlib import resources
+
+from robench.errors import DatasetLayoutError
+
+
+def _read_timm_info(filename):
+    text = resources.files("timm.data").joinpath("_info", filename).read_text()
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@lru_cache(maxsize=None)
+def imagenet_wnids():
+    """The 1000 ImageNet-1k wnids, in class-index order."""
+    wnids = _read_timm_info("imagenet_synsets.txt")
+    if len(wnids) != 1000 or wnids != sorted(wnids):
+        raise RuntimeError("timm's imagenet_synsets.txt is not the sorted list of 1000 wnids")
+    return tuple(wnids)
+
+
+@lru_cache(maxsize=None)
+def wnid_to_index():
+    return {w: i for i, w in enumerate(imagenet_wnids())}
+
+
+@lru_cache(maxsize=None)
+def subset_indices(name):
+    """1k class indices of a 200-class subset ('imagenet_r' or 'imagenet_a'), ascending."""
+    wnids = _read_timm_info(f"{name}_synsets.txt")
+    table = wnid_to_index()
+    return tuple(sorted(table[w] for w in wnids))
+
+
+@lru_cache(maxsize=None)
+def wnid_lemmas():
+    """wnid -> human-readable class name (first lemma)."""
+    out = {}
+    for line in _read_timm_info("imagenet_synset_to_lemma.txt"):
+        wnid, _, lemma = line.partition("\t")
+        out[wnid] = lemma.split(",")[0].strip()
+    return out
+
+
+def label_of(wnid, where):
+    """1k index of ``wnid``; ``where`` names the folder in the error a user sees."""
+    try:
+        return wnid_to_index()[wnid]
+    except KeyError:
+        raise DatasetLayoutError(
+            f"{where}: '{wnid}' is not an ImageNet-1k wnid (expected folders named like n01440764)"
+        ) from None
