@@ -30,6 +30,10 @@ class Source:
         """A hash of what the samples are (names and order), so records from different data differ."""
         raise NotImplementedError
 
+    def locate(self, key) -> str:
+        """Where a sample lives, for error messages."""
+        return key
+
 
 class FolderSource(Source):
     """Samples in ``<dir>/<wnid>/<file>``, sorted by (wnid, file name)."""
@@ -41,8 +45,8 @@ class FolderSource(Source):
     def __len__(self):
         return len(self.entries)
 
-    def path(self, i):
-        return os.path.join(self.directory, self.entries[i][0])
+    def locate(self, key):
+        return os.path.join(self.directory, key)
 
     def iter_range(self, start, stop):
         for i in range(start, min(stop, len(self.entries))):
@@ -122,6 +126,23 @@ class Suite:
             )
         return self.scan(root, select)
 
+    def select_variants(self, variants, select):
+        """Narrow found variants to ``select`` (names or name suffixes, e.g. 'fog' or 'fog/3')."""
+        chosen = [v for v in variants if any(_matches(v.name, s) for s in select)]
+        unknown = [s for s in select if not any(_matches(v.name, s) for v in variants)]
+        if unknown:
+            raise DatasetLayoutError(
+                f"{self.name}: no variant matches {', '.join(unknown)} "
+                f"(have: {', '.join(v.name for v in variants[:20])}{' ...' if len(variants) > 20 else ''})")
+        return chosen
+
     def aggregates(self, variant_metrics, context=None):
         """Suite-level numbers computed from per-variant metrics (e.g. mCE); none by default."""
         return {}
+
+
+def _matches(variant_name, wanted):
+    """'imagenet-c/fog/3' matches 'fog', 'fog/3' and itself."""
+    parts = variant_name.split("/")
+    want = wanted.strip("/").split("/")
+    return any(parts[i:i + len(want)] == want for i in range(len(parts) - len(want) + 1))

@@ -68,7 +68,18 @@ def save_image(img, path, quality=90):
 
 
 def write_imagenet(out, *, n_classes=10, per_class=5, size=64, seed=0):
-    """Clean ImageNet val layout: ``out/val/<wnid>/*.JPEG``; returns the labels used."""
+    """Clean ImageNet val layout: ``out/val/<wnid>/*.JPEG``; returns the number of images."""
     labels = choose_classes(n_classes, seed)
-    write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
-    return labels
+    return write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
+
+
+WRITERS = {"imagenet": write_imagenet}  # suite name -> writer; one line per layout
+
+
+def write_suite(name, out, **kwargs):
+    """Writes the generated layout of suite ``name`` under ``out``; returns the number of images."""
+    from robench.errors import RobenchError
+
+    if name not in WRITERS:
+        raise RobenchError(f"no generated layout for suite '{name}' (have: {', '.join(sorted(WRITERS))})")
+    return WRITERS[name](out, **kwargs)

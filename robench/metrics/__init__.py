@@ -1,0 +1,1 @@
+"""Metrics: additive per-variant state (``ClassificationMetrics``) and suite aggregates."""

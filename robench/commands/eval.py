@@ -1,0 +1,58 @@
+"""``robench eval``: evaluate models on a suite and write one record per model."""
+import os
+
+import click
+
+from robench.commands.common import echo_table, parse_list, parse_shard
+
+
+@click.command("eval")
+@click.option("--model", "-m", "models", multiple=True, required=True,
+              help="Model spec (repeatable): timm name, tv:NAME, module:factory, ARCH@weights, checkpoint path.")
+@click.option("--suite", "-s", default="imagenet", show_default=True, help="Benchmark suite (robench list suites).")
+@click.option("--root", "-r", required=True, type=click.Path(), help="Data root: wnid folders or a robench shard set.")
+@click.option("--out", "-o", default="results", show_default=True, type=click.Path(), help="Output directory.")
+@click.option("--select", help="Comma-separated subset of variants (suite-specific, e.g. fog,snow or fog/3).")
+@click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
+@click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
+@click.option("--shard", help="Job-array slice i/N: evaluate slice i of N and write a partial record.")
+@click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
+@click.option("--input-size", type=click.IntRange(1), help="Override the model's input size.")
+@click.option("--crop-pct", type=click.FloatRange(0.05, 1.0), help="Override the model's crop fraction.")
+@click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "nearest"]), help="Override resize interpolation.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def command(models, suite, root, out, select, batch_size, workers, device, precision, channels_last,
+            shard, skip_bad_images, input_size, crop_pct, interpolation, no_progress):
+    """Evaluate MODEL(s) on SUITE under ROOT; records go to OUT/<model>/<suite>.json."""
+    from robench.datasets import get_suite
+    from robench.engine import EvalOptions, evaluate
+    from robench.models import load_model
+    from robench.results import read_record
+
+    suite_obj = get_suite(suite)
+    overrides = {"input_size": input_size, "crop_pct": crop_pct, "interpolation": interpolation}
+    loaded = [load_model(spec, **overrides) for spec in models]
+    options = EvalOptions(batch_size=batch_size, workers=workers, device=device, precision=precision,
+                          channels_last=channels_last, skip_bad_images=skip_bad_images,
+                          shard=parse_shard(shard), progress=not no_progress)
+    paths = evaluate(loaded, suite_obj, root, out, select=parse_list(select), options=options)
+    for path in paths:
+        print_summary(read_record(path), path)
+
+
+def print_summary(record, path):
+    rows = [[v["name"], v["n_seen"], v["metrics"]["top1"], v["metrics"]["top5"], v["metrics"]["nll"]]
+            for v in record["variants"]]
+    click.echo(f"\n{record['model']['name']} on {record['suite']['name']} -> {path}")
+    if len(rows) > 12:
+        n = sum(r[1] for r in rows)
+        mean_top1 = sum(r[2] or 0 for r in rows) / len(rows)
+        click.echo(f"{len(rows)} variants, {n} images, mean top-1 {mean_top1:.2f}")
+    else:
+        echo_table(rows, ["variant", "images", "top-1", "top-5", "NLL"])
+    for key, value in (record.get("aggregates") or {}).items():
+        if isinstance(value, (int, float)):
+            click.echo(f"{key}: {value:.2f}")

@@ -1,0 +1,41 @@
+"""``robench list models|suites``."""
+import click
+
+
+@click.group("list")
+def command():
+    """List known models or suites."""
+
+
+@command.command("models")
+@click.argument("pattern", default="*")
+@click.option("--source", type=click.Choice(["timm", "torchvision"]), default="timm", show_default=True)
+def models(pattern, source):
+    """Model names matching PATTERN (wildcards), including robench's Robust-ResNets."""
+    import fnmatch
+
+    if source == "timm":
+        import timm
+
+        import robench  # noqa: F401  (registers robust_resnet_* with timm)
+
+        names = timm.list_models(pattern)
+    else:
+        import torchvision
+
+        names = fnmatch.filter(torchvision.models.list_models(module=torchvision.models), pattern)
+    for name in names:
+        click.echo(name if source == "timm" else f"tv:{name}")
+
+
+@command.command("suites")
+def suites():
+    """Benchmark suites with their on-disk layout."""
+    from robench.commands.common import echo_table
+    from robench.datasets import get_suite, suite_names
+
+    rows = []
+    for name in suite_names():
+        suite = get_suite(name)
+        rows.append([name, suite.layout, suite.description])
+    echo_table(rows, ["suite", "layout", "protocol"])

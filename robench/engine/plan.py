@@ -1,0 +1,28 @@
+"""One model's part in a run: its loaded module, protocol hash and where its cells live."""
+import torch
+
+from robench.engine import cells
+from robench.results import stable_hash
+
+
+class ModelPlan:
+    def __init__(self, model, suite, out_dir, precision="fp32"):
+        self.model, self.suite, self.out_dir = model, suite, out_dir
+        self.module = model.module
+        describe = model.describe()
+        self.protocol = {
+            "model": {k: describe[k] for k in ("spec", "weights", "checkpoint_sha256", "data_config")},
+            "suite": {"name": suite.name, "version": suite.version, "label_subset": suite.label_subset,
+                      "resize": suite.resize},
+            "precision": precision,
+        }
+        self.protocol_hash = stable_hash(self.protocol)
+
+    def prepare(self, device, channels_last=False):
+        self.module.to(device)
+        if channels_last:
+            self.module.to(memory_format=torch.channels_last)
+        self.module.eval()
+
+    def cell_path(self, variant_name, shard=None):
+        return cells.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, shard)

@@ -1,0 +1,76 @@
+"""Reading weights from local files: torch checkpoints (weights only) and safetensors.
+
+Released checkpoints wrap their weights (DeiT: ``model``; timm: ``state_dict`` and
+``state_dict_ema``) and DDP-trained ones prefix keys with ``module.``: both are undone here.
+"""
+import hashlib
+import os
+
+from robench.errors import ModelSpecError
+
+WRAPPER_KEYS = ("model", "state_dict", "state_dict_ema", "model_ema")
+
+
+def sha256_of(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_checkpoint(path):
+    """The raw object stored at ``path`` (a dict), never executing pickled code."""
+    if not os.path.isfile(path):
+        raise ModelSpecError(f"checkpoint {path} does not exist")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(path, device="cpu")
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle errors, truncated files: one clear line for the user
+        raise ModelSpecError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
+
+
+def unwrap_state_dict(obj):
+    """The tensor dict inside a (possibly wrapped, possibly ``module.``-prefixed) checkpoint."""
+    if isinstance(obj, dict):
+        for key in WRAPPER_KEYS:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj:
+        raise ModelSpecError("checkpoint holds no state dict (expected a dict of tensors)")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+
+
+def checkpoint_arch(obj):
+    """The architecture name a checkpoint records (robench and timm training write ``arch``)."""
+    if isinstance(obj, dict):
+        arch = obj.get("arch")
+        if isinstance(arch, str):
+            return arch
+    return None
+
+
+def load_weights(model, path):
+    """Loads ``path`` into ``model`` strictly; a mismatch names the missing/unexpected keys."""
+    state = unwrap_state_dict(read_checkpoint(path))
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise ModelSpecError(f"checkpoint {path} does not fit the model: {str(e).splitlines()[-1].strip()}") from None
+    if result.missing_keys or result.unexpected_keys:
+        raise ModelSpecError(
+            f"checkpoint {path} does not match the model: missing {_few(result.missing_keys)}, "
+            f"unexpected {_few(result.unexpected_keys)}"
+        )
+    return sha256_of(path)
+
+
+def _few(keys, n=4):
+    keys = list(keys)
+    return "none" if not keys else ", ".join(keys[:n]) + (f" (+{len(keys) - n} more)" if len(keys) > n else "")

@@ -1,0 +1,175 @@
+"""Building a model from a spec string, with its weights and its evaluation preprocessing.
+
+robench never downloads: pretrained weights come from local files or the local caches of the
+Hugging Face hub and torch hub. When they are not there, the error says how to get them.
+"""
+import difflib
+import importlib
+import os
+from dataclasses import dataclass, field
+
+from robench.errors import ModelSpecError
+from robench.models import checkpoints
+from robench.models.spec import CHECKPOINT, FACTORY, TIMM, TORCHVISION, parse_spec
+
+
+@dataclass
+class LoadedModel:
+    spec: str
+    name: str
+    module: object  # torch.nn.Module, in eval mode
+    data_config: dict = field(default_factory=dict)
+    checkpoint_sha256: str = None
+    weights: str = "pretrained"
+
+    @property
+    def params(self):
+        return sum(p.numel() for p in self.module.parameters())
+
+    @property
+    def num_classes(self):
+        return getattr(self.module, "num_classes", None)
+
+    def describe(self):
+        """The ``model`` section of a result record."""
+        cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data_config.items()}
+        return {"spec": self.spec, "name": self.name, "params": self.params, "weights": self.weights,
+                "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
+
+
+def load_model(spec, **data_overrides):
+    """Builds, loads and configures the model ``spec`` names (see ``robench.models.spec``)."""
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    builders = {TIMM: _build_timm, TORCHVISION: _build_torchvision, FACTORY: _build_factory,
+                CHECKPOINT: _build_from_checkpoint}
+    module, default_cfg, sha = builders[parsed.source](parsed)
+    module.eval()
+    weights = "random" if parsed.weights == "random" else ("file" if sha else _default_weights(parsed))
+    from robench.models.preprocess import resolve_config
+
+    config = resolve_config(module, default_cfg, data_overrides)
+    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights)
+
+
+def _apply_weights(module, parsed):
+    if parsed.weights in (None, "random"):
+        return None
+    return checkpoints.load_weights(module, parsed.weights)
+
+
+def _build_timm(parsed):
+    import timm
+
+    arch = parsed.target
+    if not timm.is_model(arch.split(".")[0]):
+        _unknown_model(parsed.text, arch, timm.list_models())
+    if parsed.weights is None:
+        path = _local_timm_weights(arch)
+        model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": path})
+        return model, None, None
+    model = timm.create_model(arch, pretrained=False)
+    return model, None, _apply_weights(model, parsed)
+
+
+def _local_timm_weights(arch):
+    """Path of cached pretrained weights for a timm name, or a ModelSpecError saying what to do."""
+    import timm
+    import torch
+
+    cfg = timm.models.get_pretrained_cfg(arch, allow_unregistered=True)
+    candidates = []
+    if cfg is not None and cfg.hf_hub_id:
+        from huggingface_hub import try_to_load_from_cache
+
+        for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
+            found = try_to_load_from_cache(cfg.hf_hub_id.split("@")[0], filename)
+            if isinstance(found, str):
+                candidates.append(found)
+    if cfg is not None and cfg.url:
+        candidates.append(os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(cfg.url)))
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise ModelSpecError(
+        f"no local pretrained weights for timm model '{arch}' (robench never downloads). "
+        f"Fetch them once with network access (python -c \"import timm; timm.create_model('{arch}', "
+        f"pretrained=True)\"), or use '{arch}@/path/to/weights.pth' or '{arch}@random'"
+    )
+
+
+def _build_torchvision(parsed):
+    import torch
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    if parsed.target not in names:
+        _unknown_model(parsed.text, parsed.target, names)
+    model = torchvision.models.get_model(parsed.target, weights=None)
+    try:
+        default = torchvision.models.get_model_weights(parsed.target).DEFAULT
+    except (ValueError, AttributeError):
+        default = None
+    sha = _apply_weights(model, parsed)
+    if parsed.weights is None:
+        path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(default.url)) if default else None
+        if not path or not os.path.isfile(path):
+            raise ModelSpecError(
+                f"no local pretrained weights for torchvision model '{parsed.target}' (robench never "
+                f"downloads; expected {path}). Use 'tv:{parsed.target}@/path/weights.pth' or '@random'"
+            )
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model, _torchvision_config(default), sha
+
+
+def _torchvision_config(weights):
+    """timm-style data config from torchvision's weight metadata (their eval transforms)."""
+    if weights is None:
+        return None
+    t = weights.transforms()
+    crop, resize = t.crop_size[0], t.resize_size[0]
+    return {"input_size": (3, crop, crop), "crop_pct": crop / resize, "crop_mode": "center",
+            "interpolation": t.interpolation.value, "mean": tuple(t.mean), "std": tuple(t.std)}
+
+
+def _build_factory(parsed):
+    module_name, _, attr = parsed.target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ModelSpecError(f"cannot import '{parsed.target}' for model spec '{parsed.text}': {e}") from None
+    model = factory()
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise ModelSpecError(f"'{parsed.target}' returned {type(model).__name__}, not a torch.nn.Module")
+    return model, None, _apply_weights(model, parsed)
+
+
+def _build_from_checkpoint(parsed):
+    raw = checkpoints.read_checkpoint(parsed.target)
+    arch = checkpoints.checkpoint_arch(raw)
+    if arch is None:
+        raise ModelSpecError(
+            f"checkpoint {parsed.target} does not record its architecture; say it: ARCH@{parsed.target}"
+        )
+    import timm
+
+    model = timm.create_model(arch, pretrained=False, **_checkpoint_model_kwargs(raw))
+    checkpoints.load_weights(model, parsed.target)
+    return model, None, checkpoints.sha256_of(parsed.target)
+
+
+def _checkpoint_model_kwargs(raw):
+    kwargs = raw.get("model_kwargs") if isinstance(raw, dict) else None
+    return dict(kwargs) if isinstance(kwargs, dict) else {}
+
+
+def _unknown_model(spec, name, known):
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ModelSpecError(f"unknown model '{name}' in spec '{spec}'.{hint} (`robench list models` lists them)")
+
+
+def _default_weights(parsed):
+    """What 'no @weights' means per source: timm/torchvision pretrained, factory code as built."""
+    return "as-built" if parsed.source == FACTORY else "pretrained"

@@ -1,0 +1,70 @@
+"""Model spec strings: ``[NAME=][SOURCE:]ARCH[.TAG][@WEIGHTS]`` or a checkpoint path.
+
+- ``resnet50.a1_in1k``, ``timm:resnet50``: timm, pretrained weights from the LOCAL cache only.
+- ``tv:resnet18`` / ``torchvision:resnet18``: torchvision, weights from the local torch hub cache.
+- ``my.module:factory``: any code; ``factory()`` returns an ``nn.Module``.
+- ``@random``: random init (no weights); ``@/path/ckpt.pth|.safetensors``: weights from a file.
+- ``/path/ckpt.pth``: a checkpoint that records its ``arch`` (as ``robench train`` writes).
+- ``NAME=``: the name used for output paths and tables (default: derived from the spec).
+"""
+import os
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from robench.errors import ModelSpecError
+
+TIMM, TORCHVISION, FACTORY, CHECKPOINT = "timm", "torchvision", "factory", "checkpoint"
+_SOURCE_ALIASES = {"timm": TIMM, "tv": TORCHVISION, "torchvision": TORCHVISION}
+_CHECKPOINT_SUFFIXES = (".pth", ".pt", ".pth.tar", ".bin", ".safetensors", ".ckpt")
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    text: str
+    source: str
+    target: str  # architecture name, "module:factory", or checkpoint path
+    weights: Optional[str]  # None = pretrained default, "random", or a file path
+    name: str
+
+
+def parse_spec(text: str) -> ModelSpec:
+    original = text.strip()
+    if not original:
+        raise ModelSpecError("empty model spec")
+    name, rest = None, original
+    head, sep, tail = original.partition("=")
+    if sep and _NAME.match(head) and tail:
+        name, rest = head, tail
+    looks_like_file = rest.lower().endswith(_CHECKPOINT_SUFFIXES) and os.sep in rest
+    if "@" not in rest and (looks_like_file or os.path.isfile(rest)):
+        return ModelSpec(original, CHECKPOINT, rest, rest, name or _stem(rest))
+    target, at, weights = rest.rpartition("@") if "@" in rest else (rest, "", None)
+    if at and not weights:
+        raise ModelSpecError(f"model spec '{original}' ends with '@': give 'random' or a weights file")
+    source = TIMM
+    prefix, colon, remainder = target.partition(":")
+    if colon:
+        if prefix.lower() in _SOURCE_ALIASES:
+            source, target = _SOURCE_ALIASES[prefix.lower()], remainder
+        else:
+            source = FACTORY
+    if not target or (source == FACTORY and not remainder):
+        raise ModelSpecError(f"model spec '{original}' names no model")
+    default_name = target.split(":")[-1] if source == FACTORY else target
+    if weights not in (None, "random"):
+        default_name = f"{default_name}-{_stem(weights)}"
+    return ModelSpec(original, source, target, weights, name or _safe(default_name))
+
+
+def _stem(path):
+    base = os.path.basename(path)
+    for suffix in _CHECKPOINT_SUFFIXES:
+        if base.endswith(suffix):
+            return _safe(base[: -len(suffix)])
+    return _safe(base)
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
