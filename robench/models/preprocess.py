@@ -14,7 +14,7 @@ def resolve_config(module, default_cfg=None, overrides=None):
     from timm.data import resolve_data_config
 
     has_own = bool(getattr(module, "pretrained_cfg", None) or getattr(module, "default_cfg", None))
-    base = resolve_data_config({}, model=module) if has_own else resolve_data_config(dict(default_cfg or {}))
+    base = resolve_data_config({}, model=module)  # timm's defaults when the model has no config
     if default_cfg and not has_own:
         base.update(default_cfg)
     for key, value in (overrides or {}).items():

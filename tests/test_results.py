@@ -1,0 +1,49 @@
+"""Records: schema round trip, atomic writes that never leave a corrupt file."""
+import json
+import os
+
+import pytest
+
+from robench.errors import RecordError
+from robench.results import SCHEMA_VERSION, atomic_write_json, read_record, record_path
+
+
+def _record():
+    return {"schema_version": SCHEMA_VERSION, "model": {"name": "m"}, "suite": {"name": "imagenet"},
+            "variants": [{"name": "imagenet/val", "n_seen": 3, "metrics": {"top1": 66.5}}]}
+
+
+def test_round_trip(tmp_path):
+    path = record_path(tmp_path, "m", "imagenet")
+    atomic_write_json(path, _record())
+    assert read_record(path) == _record()
+    assert path.endswith(os.path.join("m", "imagenet.json"))
+    assert record_path(tmp_path, "m", "imagenet", (1, 4)).endswith("imagenet.shard-1-of-4.json")
+
+
+def test_interrupted_write_keeps_the_old_record(tmp_path):
+    path = tmp_path / "r.json"
+    atomic_write_json(path, _record())
+    bad = _record()
+    bad["variants"][0]["metrics"]["top1"] = object()  # json.dump fails half-way through
+    with pytest.raises(TypeError):
+        atomic_write_json(path, bad)
+    assert read_record(path) == _record()
+    assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+
+
+def test_nan_is_refused_not_written(tmp_path):
+    bad = _record()
+    bad["variants"][0]["metrics"]["top1"] = float("nan")
+    with pytest.raises(ValueError):
+        atomic_write_json(tmp_path / "r.json", bad)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_unknown_schema_and_malformed_json(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({**_record(), "schema_version": 99}))
+    with pytest.raises(RecordError, match="unknown schema_version 99"):
+        read_record(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text('{"schema_version": 1, "model": ')
+    with pytest.raises(RecordError, match="not a readable JSON record"):
+        read_record(tmp_path / "b.json")
