@@ -55,7 +55,8 @@ def _build_stages(block_cls, depths, dims, in_chs, reduction, downsample_at, dro
     ``block`` may be negative (-1 = last block of that stage), which is how Down-Inverted is built.
     """
     stride_stage, stride_block = downsample_at
-    if not 0 <= stride_stage < len(depths) or not -depths[stride_stage] <= stride_block < depths[stride_stage]:
+    n_stages = len(depths)
+    if not (0 <= stride_stage < n_stages and -depths[stride_stage] <= stride_block < depths[stride_stage]):
         raise ValueError(f'downsample_at={tuple(downsample_at)} names no block of depths {tuple(depths)}')
     stride_block %= depths[stride_stage]
     rates = _linear_drop_path_rates(drop_path_rate, sum(depths))
@@ -209,7 +210,7 @@ default_cfgs = generate_default_cfgs({
 _SMALL = dict(dims=(96, 192, 384, 768), patch_size=16, mlp_ratio=4.)
 
 
-def _create(variant: str, pretrained: bool, model_args: Dict[str, Any], kwargs: Dict[str, Any]) -> RobustResNet:
+def _create(variant: str, pretrained: bool, model_args: Dict[str, Any], kwargs: Dict[str, Any]):
     """Build through timm so pretrained cfgs, ``features_only`` and checkpoint files all work.
     Caller kwargs override the variant's arguments (handy for tiny variants in tests)."""
     return build_model_with_cfg(
