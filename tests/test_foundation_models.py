@@ -120,3 +120,19 @@ def test_factory_errors():
         load_model("no_such_module_xyz:make")
     with pytest.raises(ModelSpecError, match="not a torch.nn.Module"):
         load_model("factories:not_a_module")
+
+
+@pytest.mark.parametrize("order", ["import robench, timm", "import timm, robench"])
+def test_robust_resnets_join_timm_registry_in_either_import_order(order):
+    import subprocess
+    import sys
+
+    code = f"{order}\nassert timm.is_model('robust_resnet_dw_small'), 'not registered'"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_eval_loads_the_paper_models_by_name():
+    m = load_model("test_robust_resnet@random")
+    assert m.data_config["input_size"] == (3, 64, 64)
+    assert m.module(X).shape == (2, 1000)
