@@ -1,0 +1,181 @@
+"""Reading the leaderboard's inputs: result records from ``entries/`` and published rows from ``reported.csv``.
+
+A bad record (malformed JSON, unknown schema version, a count that does not add up, a partial shard,
+numbers stored as strings, a duplicate) must not silently change the leaderboard, nor stop everyone
+else's rows from being published: it is reported by file name and skipped (``strict`` makes it fatal).
+``reported.csv`` is one hand-edited file, so any error in it is fatal and names the line.
+"""
+import io
+import os
+from dataclasses import dataclass
+from numbers import Real
+
+import pandas as pd
+
+from robench.errors import RecordError
+from robench.leaderboard.columns import COLUMN_BY_ID, record_values, single_variant_suite, suite_key
+from robench.leaderboard.protocol import protocol_key
+from robench.results import read_record
+
+REPORTED_TEXT_COLUMNS = ("model", "source", "protocol", "citation", "source_url", "notes")
+REPORTED_REQUIRED = ("model", "source")
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    record: dict
+    suite: str  # canonical suite name (columns.suite_key)
+    key: tuple  # protocol key
+
+    @property
+    def model_id(self):
+        """Rows are per model *and* weights: two checkpoints with one name are two rows."""
+        model = self.record["model"]
+        return model["name"], model.get("checkpoint_sha256") or ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+
+    def __str__(self):
+        return f"{self.path}: {self.reason}"
+
+
+def entry_files(entries_dir):
+    """``entries/*.json`` and ``entries/<model>/*.json``, sorted; hidden files (.gitkeep, temp files) skipped."""
+    if not os.path.isdir(entries_dir):
+        raise RecordError(f"entries directory {entries_dir} does not exist: create it (records go in "
+                          "<entries>/<model>/<suite>.json), pass --entries DIR, or run from the repository root")
+    found = []
+    for name in sorted(os.listdir(entries_dir)):
+        path = os.path.join(entries_dir, name)
+        if name.startswith("."):
+            continue
+        if os.path.isdir(path):
+            found.extend(os.path.join(path, n) for n in sorted(os.listdir(path))
+                         if n.endswith(".json") and not n.startswith("."))
+        elif name.endswith(".json"):
+            found.append(path)
+    return found
+
+
+def load_entries(entries_dir):
+    """(valid entries, problems): every bad file is a Problem naming it, never an exception."""
+    entries, problems, seen = [], [], {}
+    for path in entry_files(entries_dir):
+        try:
+            record = read_record(path)
+        except RecordError as e:
+            problems.append(Problem(path, str(e).split(": ", 1)[-1]))
+            continue
+        reason = record_problem(record)
+        if reason:
+            problems.append(Problem(path, reason))
+            continue
+        entry = Entry(path, record, suite_key(record["suite"]["name"]), protocol_key(record))
+        slot = (entry.key, entry.model_id, entry.suite)
+        if slot in seen:
+            problems.append(Problem(path, f"duplicates {seen[slot]} (same model, weights, suite and protocol)"))
+            continue
+        seen[slot] = path
+        entries.append(entry)
+    return entries, problems
+
+
+def record_problem(record):
+    """Why a schema-valid record cannot go on the leaderboard, or None."""
+    model, suite, variants = record["model"], record["suite"], record["variants"]
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not model["name"]:
+        return "record has no model name"
+    if not isinstance(suite, dict) or not isinstance(suite.get("name"), str) or not suite["name"]:
+        return "record has no suite name"
+    shard = (record.get("run") or {}).get("shard")
+    if shard:
+        return f"partial record of job-array shard {shard}: merge the shards with `robench merge` first"
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        return "record has no variants"
+    if single_variant_suite(suite["name"]) and len(variants) != 1:
+        return f"a {suite['name']} record must hold exactly one variant, found {len(variants)}"
+    for variant in variants:
+        reason = _variant_problem(variant)
+        if reason:
+            return f"variant {variant.get('name')!r}: {reason}"
+    if not isinstance(record.get("aggregates") or {}, dict):
+        return "'aggregates' is not an object"
+    bad = [k for k, v in record_values(record).items() if not _number_or_none(v)]
+    if bad:
+        return f"values of {', '.join(bad)} are not numbers (records store numbers as numbers)"
+    return None
+
+
+def _variant_problem(variant):
+    n_expected, n_seen = variant.get("n_expected"), variant.get("n_seen")
+    if not isinstance(variant.get("name"), str):
+        return "no name"
+    if not isinstance(n_expected, int) or not isinstance(n_seen, int):
+        return "n_expected and n_seen must be integers"
+    if not isinstance(variant.get("metrics"), dict) or not _number_or_none(variant["metrics"].get("top1")):
+        return "metrics.top1 missing or not a number"
+    skipped = variant.get("skipped") or []
+    if n_seen + len(skipped) != n_expected:
+        return (f"n_seen {n_seen} != n_expected {n_expected} and its 'skipped' list explains "
+                f"{len(skipped)} image(s): re-run the evaluation (it resumes) or use --skip-bad-images")
+    return None
+
+
+def _number_or_none(value):
+    return value is None or (isinstance(value, Real) and not isinstance(value, bool))
+
+
+def load_reported(path):
+    """reported.csv as a DataFrame (text columns as str, metric columns as float, NaN = not reported)."""
+    if not os.path.isfile(path):
+        raise RecordError(f"reported numbers file {path} does not exist (pass --reported CSV)")
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f if not line.lstrip().startswith("#")]
+    try:
+        table = pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as e:
+        raise RecordError(f"{path}: not a readable CSV ({e})") from None
+    known = set(REPORTED_TEXT_COLUMNS) | {"params_m"} | set(COLUMN_BY_ID)
+    unknown = [c for c in table.columns if c not in known]
+    if unknown:
+        raise RecordError(f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    missing = [c for c in REPORTED_REQUIRED if c not in table.columns]
+    if missing:
+        raise RecordError(f"{path}: missing column(s) {', '.join(missing)}")
+    for column in REPORTED_TEXT_COLUMNS:
+        table[column] = table[column].str.strip() if column in table.columns else ""
+    for column in [c for c in table.columns if c not in REPORTED_TEXT_COLUMNS]:
+        table[column] = _numbers(table[column], column, path)
+    _check_reported_rows(table, path)
+    return table
+
+
+def _numbers(values, column, path):
+    text = values.str.strip()
+    numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = text[(text != "") & numbers.isna()]
+    if len(bad):
+        raise RecordError(f"{path}: column {column}, data row {bad.index[0] + 1}: {bad.iloc[0]!r} is not a number")
+    limit = None if column == "params_m" else 100
+    out_of_range = numbers[(numbers < 0) | ((numbers > limit) if limit else False)]
+    if len(out_of_range):
+        raise RecordError(f"{path}: column {column}, data row {out_of_range.index[0] + 1}: "
+                          f"{out_of_range.iloc[0]} is outside 0-{limit or 'inf'} (values are percent)")
+    return numbers.astype(float)
+
+
+def _check_reported_rows(table, path):
+    for i, row in table.iterrows():
+        for column in REPORTED_REQUIRED:
+            if not row[column]:
+                raise RecordError(f"{path}: data row {i + 1} has an empty '{column}'")
+    dup = table.duplicated(subset=["model", "source", "protocol"], keep="first")
+    if dup.any():
+        i = int(dup.idxmax())
+        raise RecordError(f"{path}: data row {i + 1} repeats model {table.loc[i, 'model']!r} for the same "
+                          "source and protocol")
