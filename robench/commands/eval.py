@@ -18,14 +18,20 @@ from robench.commands.common import echo_table, parse_list, parse_shard
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
+@click.option("--compile", "compile_models", is_flag=True, help="torch.compile the models (pays off on long runs).")
 @click.option("--shard", help="Job-array slice i/N: evaluate slice i of N and write a partial record.")
 @click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
 @click.option("--input-size", type=click.IntRange(1), help="Override the model's input size.")
 @click.option("--crop-pct", type=click.FloatRange(0.05, 1.0), help="Override the model's crop fraction.")
 @click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "nearest"]), help="Override resize interpolation.")
+@click.option("--save-predictions", is_flag=True,
+              help="Also write per-sample top-5 predictions to OUT/<model>/<suite>.predictions.parquet.")
+@click.option("--checkpoint-every", default=50, show_default=True, type=click.IntRange(0),
+              help="Batches between checkpoints inside a variant (a killed run resumes there); 0: none.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def command(models, suite, root, out, select, batch_size, workers, device, precision, channels_last,
-            shard, skip_bad_images, input_size, crop_pct, interpolation, no_progress):
+            compile_models, shard, skip_bad_images, input_size, crop_pct, interpolation, save_predictions,
+            checkpoint_every, no_progress):
     """Evaluate MODEL(s) on SUITE under ROOT; records go to OUT/<model>/<suite>.json."""
     from robench.datasets import get_suite
     from robench.engine import EvalOptions, evaluate
@@ -36,8 +42,9 @@ def command(models, suite, root, out, select, batch_size, workers, device, preci
     overrides = {"input_size": input_size, "crop_pct": crop_pct, "interpolation": interpolation}
     loaded = [load_model(spec, **overrides) for spec in models]
     options = EvalOptions(batch_size=batch_size, workers=workers, device=device, precision=precision,
-                          channels_last=channels_last, skip_bad_images=skip_bad_images,
-                          shard=parse_shard(shard), progress=not no_progress)
+                          channels_last=channels_last, compile=compile_models, skip_bad_images=skip_bad_images,
+                          shard=parse_shard(shard), save_predictions=save_predictions,
+                          checkpoint_every=checkpoint_every, progress=not no_progress)
     paths = evaluate(loaded, suite_obj, root, out, select=parse_list(select), options=options)
     for path in paths:
         print_summary(read_record(path), path)

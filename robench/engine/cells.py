@@ -2,8 +2,11 @@
 
 A cell file holds the additive metric state of one model on one slice of one variant, with the
 protocol hash and the data fingerprint it was computed under. A rerun reuses a cell only when
-both still match; anything else is recomputed.
+both still match (and, with --save-predictions, when its predictions part exists); anything else
+is recomputed. The predictions part is written before the cell file, so a cell file on disk
+always comes with its part. Files are written by rank 0 only.
 """
+import glob
 import os
 
 from robench.results import atomic_write_json, read_json
@@ -16,7 +19,12 @@ def cell_path(out_dir, model_name, suite_name, variant_name, shard=None):
     return os.path.join(os.fspath(out_dir), model_name, ".cells", suite_name, f"{stem}.json")
 
 
-def load_cell(path, protocol_hash, fingerprint, start, stop):
+def predictions_part(path):
+    """The predictions part file of the cell at ``path``."""
+    return path[: -len(".json")] + ".predictions.parquet"
+
+
+def load_cell(path, protocol_hash, fingerprint, start, stop, need_predictions=False):
     """The stored cell if it was made under the same protocol, data and slice; else None."""
     if not os.path.isfile(path):
         return None
@@ -26,6 +34,8 @@ def load_cell(path, protocol_hash, fingerprint, start, stop):
         return None
     same = (cell.get("protocol_hash") == protocol_hash and cell.get("fingerprint") == fingerprint
             and cell.get("slice") == [start, stop])
+    if need_predictions and not os.path.isfile(predictions_part(path)):
+        return None
     return cell if same else None
 
 
@@ -33,3 +43,19 @@ def save_cell(path, *, protocol_hash, fingerprint, start, stop, variant, state, 
     atomic_write_json(path, {"protocol_hash": protocol_hash, "fingerprint": fingerprint,
                              "slice": [start, stop], "variant": variant, "n_seen": n_seen,
                              "state": state, "skipped": skipped})
+
+
+def partial_path(path, rank, world):
+    """Where rank ``rank`` of ``world`` checkpoints its progress inside the cell at ``path``."""
+    return path[: -len(".json")] + f".partial-{rank}-of-{world}.json"
+
+
+def remove_partials(path, rank=None, world=None):
+    """Deletes checkpoints of the cell at ``path``: one rank's, or (no rank) every rank's."""
+    stem = path[: -len(".json")]
+    pattern = f"{stem}.partial-*" if rank is None else f"{stem}.partial-{rank}-of-{world}.*"
+    for found in glob.glob(glob.escape(stem) + pattern[len(stem):]):
+        try:
+            os.unlink(found)
+        except FileNotFoundError:  # another process cleaned it first
+            pass

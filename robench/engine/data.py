@@ -1,8 +1,12 @@
-"""Decoding and batching one slice of a variant, in DataLoader workers.
+"""Decoding and batching the samples of one slice of a variant, in DataLoader workers.
 
-Each worker takes a contiguous piece of the slice, so samples are read once, in order, from
-folders or tar shards alike. A file that fails to decode travels to the main process as a
-"bad" item: the engine then stops with the file's name, or counts it with --skip-bad-images.
+The slice is a list of index ranges (one range, or what an interrupted run left to do). Each
+worker takes a contiguous part of it, so folders and tar shards alike are read once, in order,
+and batches are collated in the worker as uint8 (one shared-memory tensor per batch crosses the
+process boundary, not one per image). Every batch carries the variant-level index of each sample,
+which is what checkpoints record and predictions are sorted by. A file that fails to decode
+travels to the main process as a "bad" item: the engine then stops with the file's name, or
+counts it with --skip-bad-images.
 """
 import io
 from dataclasses import dataclass, field
@@ -12,7 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from robench.engine.runtime import contiguous_slice
+from robench.engine import ranges as R
 
 
 def decode_image(data):
@@ -22,29 +26,21 @@ def decode_image(data):
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
-class SliceDataset(IterableDataset):
-    def __init__(self, source, start, stop, transform):
-        self.source, self.start, self.stop, self.transform = source, start, stop, transform
-
-    def __iter__(self):
-        start, stop = self.start, self.stop
-        info = get_worker_info()
-        if info is not None:
-            a, b = contiguous_slice(stop - start, info.id, info.num_workers)
-            start, stop = start + a, start + b
-        for key, data, label in self.source.iter_range(start, stop):
-            try:
-                yield self.transform(decode_image(data)), label, key, None
-            except Exception as e:  # any decoder failure: reported by name in the main process
-                yield None, label, key, f"{type(e).__name__}: {e}"
-
-
 @dataclass
 class Batch:
-    images: torch.Tensor  # uint8, N x 3 x H x W
-    labels: torch.Tensor
+    images: torch.Tensor  # uint8, N x 3 x H x W (the decodable samples)
+    labels: torch.Tensor  # 1k class index per image
     keys: List[str]
-    bad: List[tuple] = field(default_factory=list)  # (key, reason)
+    indices: List[int]  # position of each image in its variant
+    bad: List[tuple] = field(default_factory=list)  # (index, key, reason)
+
+    @property
+    def size(self):
+        """Samples this batch accounts for, decodable or not."""
+        return len(self.indices) + len(self.bad)
+
+    def all_indices(self):
+        return self.indices + [b[0] for b in self.bad]
 
     def pin_memory(self):
         self.images = self.images.pin_memory()
@@ -52,16 +48,55 @@ class Batch:
 
 
 def collate(items):
-    good = [it for it in items if it[3] is None]
-    bad = [(it[2], it[3]) for it in items if it[3] is not None]
-    images = torch.stack([torch.as_tensor(it[0]) for it in good]) if good else torch.empty(0, 3, 1, 1, dtype=torch.uint8)
-    labels = torch.tensor([it[1] for it in good], dtype=torch.long)
-    return Batch(images, labels, [it[2] for it in good], bad)
+    """(index, key, label, image or None, reason or None) items -> Batch."""
+    good = [it for it in items if it[4] is None]
+    bad = [(it[0], it[1], it[4]) for it in items if it[4] is not None]
+    if good:
+        images = torch.stack([torch.as_tensor(it[3]) for it in good])
+    else:
+        images = torch.empty(0, 3, 1, 1, dtype=torch.uint8)
+    labels = torch.tensor([it[2] for it in good], dtype=torch.long)
+    return Batch(images, labels, [it[1] for it in good], [it[0] for it in good], bad)
 
 
-def make_loader(source, start, stop, transform, batch_size, workers, pin_memory=False):
-    dataset = SliceDataset(source, start, stop, transform)
-    workers = max(0, min(workers, stop - start))
-    return DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate,
+class SliceDataset(IterableDataset):
+    """Yields collated batches of the samples in ``ranges`` (this worker's contiguous part)."""
+
+    def __init__(self, source, ranges, transform, batch_size):
+        self.source, self.ranges = source, R.normalise(ranges)
+        self.transform, self.batch_size = transform, batch_size
+
+    def __iter__(self):
+        mine = self.ranges
+        info = get_worker_info()
+        if info is not None:
+            mine = R.part(mine, info.id, info.num_workers)
+        items = []
+        for start, stop in mine:
+            for offset, (key, data, label) in enumerate(self.source.iter_range(start, stop)):
+                items.append(self._item(start + offset, key, data, label))
+                if len(items) == self.batch_size:
+                    yield collate(items)
+                    items = []
+        if items:
+            yield collate(items)
+
+    def _item(self, index, key, data, label):
+        try:
+            return index, key, label, self.transform(decode_image(data)), None
+        except Exception as e:  # any decoder failure: reported by name in the main process
+            return index, key, label, None, f"{type(e).__name__}: {e}"
+
+
+def _as_is(batch):
+    return batch
+
+
+def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False):
+    """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es."""
+    dataset = SliceDataset(source, ranges, transform, batch_size)
+    n_batches = -(-R.total(dataset.ranges) // batch_size)
+    workers = max(0, min(workers, n_batches))
+    return DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,
                       pin_memory=pin_memory, persistent_workers=False,
-                      prefetch_factor=4 if workers else None)
+                      prefetch_factor=2 if workers else None)

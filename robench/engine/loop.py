@@ -1,125 +1,125 @@
 """The evaluation loop: variants x preprocessing groups x models, one decode per group.
 
-For every variant, the models that still need it are grouped by the pixels they see
-(``pixel_key``); each group reads and decodes the variant's slice once and runs all its models
-on every batch. Each finished (model, variant, slice) cell is saved before the next starts.
+Rank 0 decides which cells still need work (so that every rank runs the same collectives in the
+same order, whatever its view of the disk) and broadcasts the list. For every variant, the
+models that still need it are grouped by the pixels they see (``pixel_key``); each group reads
+and decodes this rank's slice once and runs all its models on every batch (``group.GroupRun``).
+Then the metric states are summed over ranks with one all-reduce and rank 0 saves one cell per
+(model, variant, shard) before the next group starts.
 """
 from collections import defaultdict
 from dataclasses import dataclass
 
-import torch
-
 from robench.engine import cells
-from robench.engine.data import make_loader
-from robench.engine.runtime import contiguous_slice, init_runtime
+from robench.engine.group import GroupRun
+from robench.engine.predictions import PredictionRows, write_rows
+from robench.engine.ranges import contiguous_slice
+from robench.engine.runtime import init_runtime
 from robench.engine.scoring import Scorer
-from robench.errors import BadImageError
-from robench.metrics.classification import ClassificationMetrics
-from robench.models.preprocess import build_transform, normaliser, pixel_key
+from robench.models.preprocess import pixel_key
 
 
 @dataclass
 class EvalOptions:
     batch_size: int = 64
     workers: int = 2
-    device: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda | xla
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast)
     channels_last: bool = False
+    compile: bool = False  # torch.compile the models
+    pin_memory: bool = True  # page-locked batches (CUDA only)
     skip_bad_images: bool = False
     shard: tuple = None  # (i, N): this job-array task's slice
+    save_predictions: bool = False
+    checkpoint_every: int = 50  # batches between in-cell checkpoints; 0: none
     progress: bool = True
 
 
-def variant_slice(n, options, runtime):
-    """[start, stop) of this process: the job-array shard, then this rank's piece of it."""
-    start, stop = (0, n) if options.shard is None else contiguous_slice(n, *options.shard)
-    a, b = contiguous_slice(stop - start, runtime.rank, runtime.world)
-    return start, stop, start + a, start + b
+@dataclass
+class Cell:
+    """Where one group's cells live in a variant: the job slice and this rank's part of it."""
+
+    variant_index: int
+    plan_indices: list
+    start: int
+    stop: int
+    fingerprint: str
+    rank_slice: tuple = None
+
+
+def pending_cells(plans, variants, options):
+    """Groups of cells not finished on disk, as seen by this process (rank 0 decides)."""
+    todo = []
+    for vi, variant in enumerate(variants):
+        start, stop = (0, len(variant)) if options.shard is None else contiguous_slice(len(variant), *options.shard)
+        fingerprint = variant.source.fingerprint()
+        groups = defaultdict(list)
+        for pi, plan in enumerate(plans):
+            path = plan.cell_path(variant.name, options.shard)
+            if cells.load_cell(path, plan.protocol_hash, fingerprint, start, stop,
+                               need_predictions=options.save_predictions) is None:
+                groups[pixel_key(plan.model.data_config, variant.resize)].append(pi)
+            else:
+                cells.remove_partials(path)
+        todo.extend(Cell(vi, members, start, stop, fingerprint) for members in groups.values())
+    return todo
 
 
 def run_cells(plans, suite, variants, options, runtime=None):
     """Evaluates every (plan, variant) cell not already on disk; returns the runtime used."""
     runtime = runtime or init_runtime(options.device)
     for plan in plans:
-        plan.prepare(runtime.device, options.channels_last)
+        plan.prepare(runtime.device, options.channels_last, options.compile)
+    todo = runtime.broadcast_object(pending_cells(plans, variants, options) if runtime.is_main else None)
+    runs = []
+    for cell in todo:
+        variant, members = variants[cell.variant_index], [plans[i] for i in cell.plan_indices]
+        a, b = contiguous_slice(cell.stop - cell.start, runtime.rank, runtime.world)
+        cell.rank_slice = (cell.start + a, cell.start + b)
+        key = pixel_key(members[0].model.data_config, variant.resize)
+        runs.append(GroupRun(variant, key, members, cell, options, runtime))
     scorer = Scorer(suite.label_subset)
-    todo = []
-    for variant in variants:
-        start, stop, mine_a, mine_b = variant_slice(len(variant), options, runtime)
-        fingerprint = variant.source.fingerprint()
-        groups = defaultdict(list)
-        for plan in plans:
-            path = plan.cell_path(variant.name, options.shard)
-            if cells.load_cell(path, plan.protocol_hash, fingerprint, start, stop) is None:
-                groups[pixel_key(plan.model.data_config, variant.resize)].append(plan)
-        for key, members in groups.items():
-            todo.append((variant, key, members, (start, stop, mine_a, mine_b), fingerprint))
-    total = sum(t[3][3] - t[3][2] for t in todo)
-    bar = _progress(total, options.progress and runtime.is_main)
-    for variant, key, members, (start, stop, a, b), fingerprint in todo:
-        bar.set_description(variant.name)
-        results, skipped = _run_group(variant, key, members, a, b, options, runtime, scorer, bar)
-        skipped = _gather_skipped(skipped, runtime)
-        for plan, metrics in zip(members, results):
-            metrics.load_flat(runtime.all_reduce_sum(metrics.flat()))
-            if runtime.is_main:
-                cells.save_cell(plan.cell_path(variant.name, options.shard),
-                                protocol_hash=plan.protocol_hash, fingerprint=fingerprint,
-                                start=start, stop=stop, variant=variant.name,
-                                state=metrics.state_dict(), n_seen=metrics.count, skipped=skipped)
-        runtime.barrier()
+    bar = _progress(sum(r.remaining for r in runs), options.progress and runtime.is_main, runtime.world)
+    for cell, run in zip(todo, runs):
+        bar.set_description(run.variant.name)
+        run.run(scorer, bar)
+        _finish(cell, run, options, runtime)
     bar.close()
     return runtime
 
 
-def _run_group(variant, key, plans, start, stop, options, runtime, scorer, bar):
-    transform = build_transform(key)
-    loader = make_loader(variant.source, start, stop, transform, options.batch_size, options.workers,
-                         pin_memory=runtime.device.type == "cuda")
-    metrics = [ClassificationMetrics() for _ in plans]
-    norms = [normaliser(p.model.data_config, runtime.device) for p in plans]
-    skipped = []
-    autocast = _autocast(runtime.device, options.precision)
-    with torch.inference_mode():
-        for batch in loader:
-            if batch.bad:
-                if not options.skip_bad_images:
-                    key_, reason = batch.bad[0]
-                    raise BadImageError(
-                        f"cannot decode {variant.source.locate(key_)} in {variant.name} ({reason}); "
-                        "fix or remove the file, or pass --skip-bad-images to skip and count such files")
-                skipped.extend([k, r] for k, r in batch.bad)
-            if batch.labels.numel():
-                images = batch.images.to(runtime.device, non_blocking=True).float()
-                for plan, m, (mean, std) in zip(plans, metrics, norms):
-                    x = (images - mean) / std
-                    if options.channels_last:
-                        x = x.contiguous(memory_format=torch.channels_last)
-                    with autocast:
-                        logits = plan.module(x)
-                    scorer.update(m, logits, batch.labels)
-            bar.update(len(batch.keys) + len(batch.bad))
-    return metrics, skipped
+def _finish(cell, run, options, runtime):
+    """Sums the group's states over ranks; rank 0 saves its cells; checkpoints are then dropped."""
+    skipped = sorted(s for part in runtime.all_gather_objects(run.skipped) for s in part)
+    skipped = [[key, reason] for _, key, reason in skipped]
+    for plan, metrics, rows in zip(run.members, run.metrics, run.rows):
+        metrics.load_flat(runtime.all_reduce_sum(metrics.flat()))
+        path = plan.cell_path(run.variant.name, options.shard)
+        if rows is not None:
+            parts = runtime.gather_objects(rows.columns())
+            if runtime.is_main:
+                write_rows(cells.predictions_part(path), _joined(run.variant.name, parts))
+        if runtime.is_main:
+            cells.save_cell(path, protocol_hash=plan.protocol_hash, fingerprint=cell.fingerprint,
+                            start=cell.start, stop=cell.stop, variant=run.variant.name,
+                            state=metrics.state_dict(), n_seen=metrics.count, skipped=skipped)
+    runtime.barrier()
+    for plan in run.members:
+        path = plan.cell_path(run.variant.name, options.shard)
+        cells.remove_partials(path, runtime.rank, runtime.world)
 
 
-def _autocast(device, precision):
-    if precision == "fp32":
-        return torch.autocast(device.type, enabled=False)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    return torch.autocast(device.type, dtype=dtype)
+def _joined(variant, parts):
+    rows = PredictionRows(variant)
+    for columns in parts:
+        if len(columns["index"]):
+            rows.chunks.append({k: v for k, v in columns.items() if k != "variant"})
+    return rows
 
 
-def _gather_skipped(skipped, runtime):
-    if runtime.world == 1:
-        return skipped
-    import torch.distributed as dist
-
-    parts = [None] * runtime.world
-    dist.all_gather_object(parts, skipped)
-    return [item for part in parts for item in part]
-
-
-def _progress(total, enabled):
+def _progress(total, enabled, world):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="img", disable=not enabled, dynamic_ncols=True, smoothing=0.1)
+    unit = "img" if world == 1 else f"img (rank 0 of {world})"
+    return tqdm(total=total, unit=unit, disable=not enabled, dynamic_ncols=True, smoothing=0.1,
+                unit_scale=False, mininterval=0.5)

@@ -1,4 +1,9 @@
-"""One model's part in a run: its loaded module, protocol hash and where its cells live."""
+"""One model's part in a run: its loaded module, protocol hash and where its cells live.
+
+The protocol hash covers what decides the numbers (model, weights, preprocessing, suite,
+precision); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
+it, so a cell computed one way is reused by a run configured another way.
+"""
 import torch
 
 from robench.engine import cells
@@ -9,6 +14,7 @@ class ModelPlan:
     def __init__(self, model, suite, out_dir, precision="fp32"):
         self.model, self.suite, self.out_dir = model, suite, out_dir
         self.module = model.module
+        self.forward = self.module
         describe = model.describe()
         self.protocol = {
             "model": {k: describe[k] for k in ("spec", "weights", "checkpoint_sha256", "data_config")},
@@ -18,11 +24,13 @@ class ModelPlan:
         }
         self.protocol_hash = stable_hash(self.protocol)
 
-    def prepare(self, device, channels_last=False):
+    def prepare(self, device, channels_last=False, compile=False):
+        """Moves the model to ``device`` in eval mode; ``forward`` is what the loop calls."""
         self.module.to(device)
         if channels_last:
             self.module.to(memory_format=torch.channels_last)
         self.module.eval()
+        self.forward = torch.compile(self.module) if compile else self.module
 
     def cell_path(self, variant_name, shard=None):
         return cells.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, shard)

@@ -1,11 +1,16 @@
-"""Where evaluation runs: the device, and this process's rank in a torchrun world.
+"""Where evaluation runs: the device, and this process's rank among the processes of a run.
 
 Every rank takes a contiguous, unpadded slice of each variant and the metric states are summed
 with one all-reduce, so counts are exact for any world size (DistributedSampler would pad).
+Ranks come from torchrun's environment (any device), or from torch_xla's PJRT runtime when the
+processes were started by ``torch_xla``'s own launcher. Collectives on small Python objects
+(which cells are done, skipped files, predictions) go through ``torch.distributed`` on the CPU
+(gloo) or the GPU (nccl); metric states are float64 and are always reduced exactly.
 """
 import os
 from dataclasses import dataclass
 
+from robench.engine.ranges import contiguous_slice  # noqa: F401  (re-exported: older import path)
 from robench.errors import RobenchError
 
 
@@ -14,11 +19,14 @@ class Runtime:
     device: object  # torch.device
     rank: int = 0
     world: int = 1
-    backend: str = None
+    backend: str = None  # the torch.distributed backend of the collectives: gloo | nccl
 
     @property
     def is_main(self):
         return self.rank == 0
+
+    def _on_wire(self, tensor):
+        return tensor.to(self.device) if self.backend == "nccl" else tensor.cpu()
 
     def all_reduce_sum(self, tensor):
         """Sum of ``tensor`` over ranks (float64 on CPU in, float64 on CPU out)."""
@@ -26,15 +34,52 @@ class Runtime:
             return tensor
         import torch.distributed as dist
 
-        work = tensor.to(self.device if self.backend == "nccl" else "cpu")
+        work = self._on_wire(tensor)
         dist.all_reduce(work, op=dist.ReduceOp.SUM)
         return work.cpu()
+
+    def all_gather_objects(self, obj):
+        """[obj of rank 0, obj of rank 1, ...] on every rank (picklable objects)."""
+        if self.world == 1:
+            return [obj]
+        import torch.distributed as dist
+
+        parts = [None] * self.world
+        dist.all_gather_object(parts, obj)
+        return parts
+
+    def gather_objects(self, obj):
+        """[obj of rank 0, obj of rank 1, ...] on rank 0; None on the other ranks."""
+        if self.world == 1:
+            return [obj]
+        import torch.distributed as dist
+
+        parts = [None] * self.world if self.is_main else None
+        dist.gather_object(obj, parts, dst=0)
+        return parts
+
+    def broadcast_object(self, obj):
+        """Rank 0's ``obj`` on every rank: decisions that must agree (e.g. which cells to run)."""
+        if self.world == 1:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def barrier(self):
         if self.world > 1:
             import torch.distributed as dist
 
             dist.barrier()
+
+    def sync(self):
+        """Waits for queued device work (XLA executes lazily)."""
+        if self.device.type == "xla":
+            import torch_xla
+
+            torch_xla.sync()
 
 
 def resolve_device(name="auto"):
@@ -45,16 +90,21 @@ def resolve_device(name="auto"):
     if name == "cuda" and not torch.cuda.is_available():
         raise RobenchError("--device cuda was asked for but torch sees no CUDA device")
     if name == "xla":
-        import torch_xla.core.xla_model as xm  # noqa: F401  (only with the xla extra)
-
-        return xm.xla_device()
+        try:
+            import torch_xla
+        except ImportError:
+            raise RobenchError("--device xla needs torch_xla (pip install 'robench[xla]' with the "
+                               "torch version torch_xla was built for; set PJRT_DEVICE=TPU|CUDA|CPU)") from None
+        return torch_xla.device()
     return torch.device(name)
 
 
 def init_runtime(device="auto"):
-    """The runtime for this process; under torchrun (WORLD_SIZE > 1) joins the process group."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    """The runtime for this process; joins the process group when the run has several processes."""
     dev = resolve_device(device)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1 and dev.type == "xla":
+        return _init_xla_spawned(dev)
     if world == 1:
         return Runtime(dev)
     import torch
@@ -70,10 +120,20 @@ def init_runtime(device="auto"):
     return Runtime(dev, rank, world, backend)
 
 
-def contiguous_slice(n, index, count):
-    """[start, stop) of part ``index`` of ``count`` contiguous parts of range(n); sizes differ by ≤ 1."""
-    if not 0 <= index < count:
-        raise RobenchError(f"slice {index} of {count} does not exist (index must be 0..{count - 1})")
-    base, extra = divmod(n, count)
-    start = index * base + min(index, extra)
-    return start, start + base + (1 if index < extra else 0)
+def _init_xla_spawned(dev):
+    """Processes started by torch_xla's launcher (one per TPU chip): rank and world from PJRT.
+
+    Their collectives use a gloo group that torch_xla's ``xla://`` rendezvous sets up, so that
+    float64 metric states are summed exactly on the CPU (TPUs compute in 32 bits).
+    """
+    import torch_xla.runtime as xr
+
+    world = xr.world_size()
+    if world == 1:
+        return Runtime(dev)
+    import torch.distributed as dist
+    import torch_xla.distributed.xla_backend  # noqa: F401  (registers the xla:// init method)
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo", init_method="xla://")
+    return Runtime(dev, xr.global_ordinal(), world, "gloo")

@@ -1,13 +1,16 @@
-"""Turning a model's 1000-way logits into a suite's scores.
+"""Turning a model's 1000-way logits into a suite's scores (and, on request, its predictions).
 
 Suites over a 200-class subset (ImageNet-R, ImageNet-A) are scored on those classes only: the
 logits are restricted to the subset's columns (in sorted-wnid order) before argmax and softmax,
 so a model that puts its maximum on a class outside the subset is still scored among the 200.
+Predictions name classes by their 1k index in either case.
 """
 import torch
 
 from robench.errors import RobenchError
 from robench.labels import subset_indices
+
+TOP_K = 5
 
 
 class Scorer:
@@ -19,16 +22,26 @@ class Scorer:
             self.position = torch.full((1000,), -1, dtype=torch.long)
             self.position[self.columns] = torch.arange(len(cols))
 
-    def update(self, metrics, logits, labels):
-        logits = logits.float()
+    def update(self, metrics, logits, labels, predictions=False):
+        """Adds a batch to ``metrics``; with ``predictions``, returns the batch's top-k rows."""
+        logits = logits.detach().float().cpu()
         if logits.shape[1] != 1000:
             raise RobenchError(
                 f"the model outputs {logits.shape[1]} classes; robench suites score the 1000 "
                 "ImageNet-1k classes (labels are 1k indices in sorted-wnid order)")
-        labels = labels.to(logits.device)
+        labels = labels.cpu()
         if self.columns is not None:
-            logits = logits[:, self.columns.to(logits.device)]
-            labels = self.position.to(logits.device)[labels]
+            logits = logits[:, self.columns]
+            labels = self.position[labels]
             if (labels < 0).any():
                 raise RobenchError("an image's class is outside this suite's 200-class subset")
         metrics.update(logits, labels)
+        return self._top_k(logits, labels) if predictions else None
+
+    def _top_k(self, logits, positions):
+        """{'top5_class': N x 5 1k indices, 'top5_prob': N x 5, 'label_prob': N} as numpy arrays."""
+        probs = logits.softmax(dim=1)
+        top = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
+        classes = top.indices if self.columns is None else self.columns[top.indices]
+        return {"top5_class": classes.to(torch.int32).numpy(), "top5_prob": top.values.numpy(),
+                "label_prob": probs.gather(1, positions[:, None])[:, 0].numpy()}

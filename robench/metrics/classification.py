@@ -1,11 +1,18 @@
 """Classification metrics whose whole state is a few additive tensors.
 
 Merging two shards, two ranks or a resumed run's cells is then a plain sum, and distributed sync
-is one all-reduce of one flat tensor. Sums are float64: exact for counts up to 2**53.
+is one all-reduce of one flat tensor. Sums are float64: exact for counts up to 2**53. Per-sample NLL
+and confidence are rounded to a 2**-24 grid before summing, so every partial sum is exact and the
+state does not depend on how samples were split into batches, ranks, shards or resumed runs.
 """
 import torch
 
 ECE_BINS = 15
+GRID = 2.0 ** 24  # sums of multiples of 2**-24 are exact in float64 below 2**29 (e.g. 50k images x NLL 10^4)
+
+
+def _on_grid(values):
+    return torch.round(values.double() * GRID) / GRID
 
 
 class ClassificationMetrics:
@@ -32,14 +39,15 @@ class ClassificationMetrics:
         hit = top.eq(target[:, None])
         conf, pred = log_probs.exp().max(dim=1)
         correct = pred.eq(target).double()
+        conf_sum = _on_grid(conf)
         bins = (conf.double() * ECE_BINS).long().clamp(0, ECE_BINS - 1)
         s = self.state
         s["n"] += target.numel()
         s["correct1"] += hit[:, 0].sum()
         s["correct5"] += hit.any(dim=1).sum()
-        s["nll_sum"] -= log_probs.gather(1, target[:, None]).double().sum()
+        s["nll_sum"] -= _on_grid(log_probs.gather(1, target[:, None])).sum()
         s["bin_count"] += torch.bincount(bins, minlength=ECE_BINS).double()
-        s["bin_conf"] += torch.bincount(bins, weights=conf.double(), minlength=ECE_BINS)
+        s["bin_conf"] += torch.bincount(bins, weights=conf_sum, minlength=ECE_BINS)
         s["bin_correct"] += torch.bincount(bins, weights=correct, minlength=ECE_BINS)
 
     def merge(self, other):

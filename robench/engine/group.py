@@ -1,0 +1,107 @@
+"""One rank's work on one variant for one preprocessing group: decode once, run every model.
+
+The group resumes from the members' checkpoints when all of them stopped at the same place (any
+disagreement, e.g. a model added since, restarts this rank's slice for the group: simple and
+still exact). Batches arrive as uint8 and are normalised on the device, per model.
+"""
+import torch
+
+from robench.engine import checkpoint, ranges as R
+from robench.engine.data import make_loader
+from robench.engine.predictions import PredictionRows
+from robench.errors import BadImageError
+from robench.metrics.classification import ClassificationMetrics
+from robench.models.preprocess import build_transform, normaliser
+
+
+class GroupRun:
+    def __init__(self, variant, key, members, cell, options, runtime):
+        self.variant, self.key, self.members = variant, key, members
+        self.options, self.runtime = options, runtime
+        self.rank_slice = cell.rank_slice
+        self.paths = [checkpoint.path_for(p.cell_path(variant.name, options.shard), runtime.rank, runtime.world)
+                      for p in members]
+        self.identities = [checkpoint.identity(p.protocol_hash, cell.fingerprint, cell.rank_slice,
+                                               runtime.rank, runtime.world) for p in members]
+        self._resume()
+
+    def _resume(self):
+        want = self.options.save_predictions
+        saved = [checkpoint.load(path, ident, want, self.variant.name)
+                 for path, ident in zip(self.paths, self.identities)]
+        if saved and all(s is not None and s.done == saved[0].done for s in saved):
+            self.done = saved[0].done
+            self.metrics = [ClassificationMetrics(s.state) for s in saved]
+            self.skipped = [list(s.skipped) for s in saved][0]
+            self.rows = [s.rows for s in saved]
+        else:
+            self.done = []
+            self.metrics = [ClassificationMetrics() for _ in self.members]
+            self.skipped = []
+            self.rows = [PredictionRows(self.variant.name) if want else None for _ in self.members]
+        a, b = self.rank_slice
+        self.todo = R.subtract([[a, b]], self.done)
+
+    @property
+    def remaining(self):
+        return R.total(self.todo)
+
+    def run(self, scorer, bar):
+        """Evaluates what is left of this rank's slice; checkpoints as it goes."""
+        opts, device = self.options, self.runtime.device
+        if not self.todo:
+            return self
+        loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
+                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda")
+        norms = [normaliser(p.model.data_config, device) for p in self.members]
+        autocast = _autocast(device, opts.precision)
+        new_indices, batches = [], 0
+        with torch.inference_mode():
+            for batch in loader:
+                self._take_bad(batch)
+                if batch.indices:
+                    self._forward(batch, norms, autocast, scorer)
+                new_indices.extend(batch.all_indices())
+                bar.update(batch.size)
+                batches += 1
+                if opts.checkpoint_every and batches % opts.checkpoint_every == 0:
+                    self._checkpoint(new_indices)
+                    new_indices = []
+        self.done = R.normalise(self.done + R.from_indices(new_indices))
+        return self
+
+    def _take_bad(self, batch):
+        if not batch.bad:
+            return
+        if not self.options.skip_bad_images:
+            index, key, reason = batch.bad[0]
+            raise BadImageError(
+                f"cannot decode {self.variant.source.locate(key)} in {self.variant.name} ({reason}); "
+                "fix or remove the file, or pass --skip-bad-images to skip and count such files")
+        self.skipped.extend([i, k, r] for i, k, r in batch.bad)
+
+    def _forward(self, batch, norms, autocast, scorer):
+        opts = self.options
+        images = batch.images.to(self.runtime.device, non_blocking=True).float()
+        for plan, metrics, rows, (mean, std) in zip(self.members, self.metrics, self.rows, norms):
+            x = (images - mean) / std
+            if opts.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                logits = plan.forward(x)
+            scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
+            if rows is not None:
+                rows.add(batch.indices, batch.keys, batch.labels.numpy(), scored)
+
+    def _checkpoint(self, new_indices):
+        self.done = R.normalise(self.done + R.from_indices(new_indices))
+        for path, ident, metrics, rows in zip(self.paths, self.identities, self.metrics, self.rows):
+            progress = checkpoint.Progress(self.done, metrics.state_dict(), self.skipped, rows)
+            checkpoint.save(path, ident, progress)
+
+
+def _autocast(device, precision):
+    if precision == "fp32":
+        return torch.autocast(device.type, enabled=False)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return torch.autocast(device.type, dtype=dtype)

@@ -1,0 +1,143 @@
+"""Merging the partial records of a job array (``robench eval --shard i/N``) into one record.
+
+Shard i of N covers slice i of every variant, so the full record is the per-variant sum of the
+partial metric states; metrics and suite aggregates are then recomputed from the sums, giving
+the record one run over all the data would have written. Partials must form one complete set
+made under one protocol on one data set: anything else is an error that says which file.
+"""
+import glob
+import os
+import re
+from datetime import datetime, timezone
+
+from robench.engine import predictions
+from robench.engine.records import make_entry, predictions_path
+from robench.errors import RecordError
+from robench.metrics.classification import ClassificationMetrics
+from robench.results import atomic_write_json, read_record, record_path
+
+PARTIAL = re.compile(r"^(?P<suite>.+)\.shard-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
+COMPUTED = ("name", "n_expected", "n_reference", "n_seen", "metrics", "state", "skipped", "note")
+
+
+def model_dirs(directory):
+    """``directory`` itself when it holds partial records, else its subfolders that do."""
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise RecordError(f"{directory} is not a directory (give an --out folder or one model's folder in it)")
+
+    def has_partials(d):
+        return any(PARTIAL.match(os.path.basename(p)) for p in glob.glob(os.path.join(glob.escape(d), "*.json")))
+
+    if has_partials(directory):
+        return [directory]
+    found = sorted(os.path.join(directory, e) for e in os.listdir(directory)
+                   if os.path.isdir(os.path.join(directory, e)) and has_partials(os.path.join(directory, e)))
+    if not found:
+        raise RecordError(f"no partial records (<suite>.shard-i-of-N.json) in {directory} or its subfolders; "
+                          "write them with `robench eval ... --shard i/N`")
+    return found
+
+
+def merge_directory(directory):
+    """Merges every (model, suite) set of partials under ``directory``; returns [(record path, notes)]."""
+    results = []
+    for model_dir in model_dirs(directory):
+        by_suite = {}
+        for path in sorted(glob.glob(os.path.join(glob.escape(model_dir), "*.json"))):
+            m = PARTIAL.match(os.path.basename(path))
+            if m:
+                by_suite.setdefault(m["suite"], []).append((int(m["i"]), int(m["n"]), path))
+        for suite_name, partials in sorted(by_suite.items()):
+            results.append(merge_partials(model_dir, suite_name, partials))
+    return results
+
+
+def merge_partials(model_dir, suite_name, partials):
+    """Checks one complete set of partials, sums it and writes ``<suite>.json``; returns (path, notes)."""
+    records = _complete_set(suite_name, partials)
+    first = records[0]
+    _check_agree(records, [p for _, _, p in sorted(partials)])
+    from robench.datasets import get_suite
+
+    entries = [_merged_entry([r["variants"][k] for r in records]) for k in range(len(first["variants"]))]
+    out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first["model"]["name"]
+    aggregates = get_suite(first["suite"]["name"]).aggregates(entries, {"out_dir": out_dir, "model_name": model_name})
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # The shards' own model, suite and env sections stand: they describe where the numbers were made.
+    record = {**first, "created": created, "run": {**first["run"], "shard": None}, "variants": entries,
+              "aggregates": aggregates}
+    out = record_path(out_dir, model_name, suite_name)
+    notes = _merge_predictions(out_dir, model_name, suite_name, len(records), entries)
+    atomic_write_json(out, record)
+    return out, notes
+
+
+def _complete_set(suite_name, partials):
+    counts = sorted({n for _, n, _ in partials})
+    if len(counts) > 1:
+        raise RecordError(f"partial records of {suite_name} come from job arrays of different sizes "
+                          f"({', '.join(f'of-{n}' for n in counts)}); keep one set and delete the others: "
+                          + ", ".join(p for _, _, p in partials))
+    n = counts[0]
+    records, claimed = [None] * n, {}
+    for i, _, path in sorted(partials):
+        record = read_record(path)
+        said = (record.get("run") or {}).get("shard")
+        if said != [i, n]:
+            raise RecordError(f"{path} holds shard {said} but its name says {i}/{n}: a copied or renamed "
+                              "file? Rerun that shard or restore its name")
+        if i in claimed:
+            raise RecordError(f"shard {i}/{n} appears twice: {claimed[i]} and {path}")
+        claimed[i], records[i] = path, record
+    missing = [i for i in range(n) if records[i] is None]
+    if missing:
+        raise RecordError(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} of {suite_name} are missing; run "
+                          f"`robench eval ... --shard {missing[0]}/{n}` for each, then merge again")
+    return records
+
+
+def _check_agree(records, paths):
+    first = records[0]
+    checks = (("protocol_hash", lambda r: r.get("protocol_hash"), "a different protocol (model, weights, "
+               "preprocessing or precision)"),
+              ("data fingerprint", lambda r: r["suite"].get("fingerprint"), "different data"),
+              ("variants", lambda r: [v["name"] for v in r["variants"]], "a different --select"))
+    for label, get, meaning in checks:
+        for path, record in zip(paths[1:], records[1:]):
+            if get(record) != get(first):
+                raise RecordError(f"{path} and {paths[0]} differ in {label}: they were made with {meaning}; "
+                                  "rerun the odd shard(s) with the same command as the others")
+
+
+def _merged_entry(parts):
+    metrics = ClassificationMetrics()
+    for part in parts:
+        metrics.merge(ClassificationMetrics(part["state"]))
+    info = {k: v for k, v in parts[0].items() if k not in COMPUTED}
+    skipped = [s for part in parts for s in part.get("skipped", [])]
+    return make_entry(parts[0]["name"], info, sum(p["n_expected"] for p in parts), parts[0]["n_reference"],
+                      metrics.state_dict(), skipped)
+
+
+def _merge_predictions(out_dir, model_name, suite_name, n, entries):
+    """Joins the shards' predictions files in (variant, sample) order, when every shard has one."""
+    paths = [predictions_path(out_dir, model_name, suite_name, (i, n)) for i in range(n)]
+    present = [os.path.isfile(p) for p in paths]
+    if not any(present):
+        return []
+    if not all(present):
+        lacking = [p for p, ok in zip(paths, present) if not ok]
+        return [f"predictions not merged: {', '.join(lacking)} missing (rerun those shards with --save-predictions)"]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(p) for p in paths])
+    order = {e["name"]: k for k, e in enumerate(entries)}
+    rank = pa.array([order[v] for v in table.column("variant").to_pylist()], pa.int64())
+    table = table.take(pc.sort_indices(pa.table({"v": rank, "i": table.column("index")}),
+                                       sort_keys=[("v", "ascending"), ("i", "ascending")]))
+    out = predictions_path(out_dir, model_name, suite_name)
+    predictions.write_table(out, table)
+    return []

@@ -1,0 +1,120 @@
+"""Per-sample predictions (``--save-predictions``): enough to recompute every metric offline.
+
+One parquet file per (model, suite) next to its record, ``<suite>.predictions.parquet``, with a
+row per sample: variant, index (position in the variant), key, label (1k index), top5_class
+(1k indices, best first), top5_prob and label_prob (the softmax probability of the true class;
+over the suite's 200 classes for ImageNet-R/A). top-1/top-5 follow from top5_class and label,
+NLL from label_prob, ECE from top5_prob[0]. Each finished cell keeps its own part file (written
+before the cell itself), so resumed and sharded runs assemble the same file at the end.
+"""
+import os
+
+import numpy as np
+
+COLUMNS = ("variant", "index", "key", "label", "top5_class", "top5_prob", "label_prob")
+
+
+class PredictionRows:
+    """Prediction rows of one model on one slice, gathered batch by batch in any order."""
+
+    def __init__(self, variant):
+        self.variant, self.chunks = variant, []
+
+    def add(self, indices, keys, labels, scored):
+        self.chunks.append({"index": np.asarray(indices, dtype=np.int64), "key": list(keys),
+                            "label": np.asarray(labels, dtype=np.int32), **scored})
+
+    def __len__(self):
+        return sum(len(c["index"]) for c in self.chunks)
+
+    def columns(self):
+        """The rows as a dict of columns, sorted by sample index."""
+        return sorted_columns(self.variant, self.chunks)
+
+    @classmethod
+    def from_columns(cls, variant, columns):
+        rows = cls(variant)
+        if len(columns["index"]):
+            rows.chunks.append({k: columns[k] for k in COLUMNS if k != "variant"})
+        return rows
+
+
+def sorted_columns(variant, chunks):
+    if not chunks:
+        return {"variant": [], "index": np.zeros(0, np.int64), "key": [], "label": np.zeros(0, np.int32),
+                "top5_class": np.zeros((0, 5), np.int32), "top5_prob": np.zeros((0, 5), np.float32),
+                "label_prob": np.zeros(0, np.float32)}
+    index = np.concatenate([c["index"] for c in chunks])
+    order = np.argsort(index, kind="stable")
+    keys = [k for c in chunks for k in c["key"]]
+    out = {"variant": [variant] * len(index), "index": index[order], "key": [keys[i] for i in order]}
+    for name in ("label", "top5_class", "top5_prob", "label_prob"):
+        out[name] = np.concatenate([c[name] for c in chunks])[order]
+    return out
+
+
+def to_table(columns):
+    import pyarrow as pa
+
+    def fixed_list(values, dtype):
+        values = np.ascontiguousarray(values, dtype=dtype)
+        width = values.shape[1] if values.ndim == 2 else 5
+        return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), width)
+
+    return pa.table({
+        "variant": pa.array(columns["variant"], pa.string()),
+        "index": pa.array(columns["index"], pa.int64()),
+        "key": pa.array(columns["key"], pa.string()),
+        "label": pa.array(columns["label"], pa.int32()),
+        "top5_class": fixed_list(columns["top5_class"], np.int32),
+        "top5_prob": fixed_list(columns["top5_prob"], np.float32),
+        "label_prob": pa.array(np.asarray(columns["label_prob"], np.float32), pa.float32()),
+    })
+
+
+def write_table(path, table):
+    """Writes a parquet file so that ``path`` is either absent/old or the whole new file."""
+    import pyarrow.parquet as pq
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_rows(path, rows):
+    write_table(path, to_table(rows.columns()))
+
+
+def read_columns(path):
+    """A predictions part file back as columns (the inverse of ``write_rows``)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    out = {}
+    for name in COLUMNS:
+        column = table.column(name)
+        if name in ("top5_class", "top5_prob"):
+            flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            out[name] = flat.reshape(len(table), -1)
+        elif name in ("variant", "key"):
+            out[name] = column.to_pylist()
+        else:
+            out[name] = column.to_numpy()
+    return out
+
+
+def concatenate(paths, out_path):
+    """Joins part files, in the given order, into one parquet file; returns ``out_path``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(p) for p in paths]
+    write_table(out_path, pa.concat_tables(tables) if tables else to_table(sorted_columns("", [])))
+    return out_path
