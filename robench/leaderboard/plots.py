@@ -10,24 +10,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from robench.errors import RobenchError
+
 _OOD_MARKERS = (("stylized_top1", "Stylized-ImageNet", "s"),
                 ("imagenet_c_mean_error", "ImageNet-C (100 − mean error)", "D"),
                 ("imagenet_r_top1", "ImageNet-R", "o"), ("sketch_top1", "ImageNet-Sketch", "^"),
                 ("imagenet_a_top1", "ImageNet-A", "v"), ("imagenet_v2_matched_frequency_top1", "ImageNet-V2 MF", "P"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare with ==
 class PlotSpec:
     kind: str  # "corruptions" | "severity" | "clean_vs_ood"
     filename: str  # relative to the leaderboard's plots/ folder
     alt: str
-    data: object  # a DataFrame, see the draw_* functions
-
-    def __eq__(self, other):  # DataFrames do not compare with ==; a plot is named by its file
-        return isinstance(other, PlotSpec) and (self.kind, self.filename) == (other.kind, other.filename)
-
-    def __hash__(self):
-        return hash((self.kind, self.filename))
+    data: object  # a DataFrame, see the _corruptions/_severity/_clean_vs_ood drawers
 
 
 def ood_points(frame):
@@ -47,7 +43,11 @@ def ood_points(frame):
 
 def draw(spec, path):
     """Draws ``spec`` to ``path`` (PNG), atomically."""
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise RobenchError("the leaderboard's plots need matplotlib: pip install 'robench[plots]' "
+                           "(robench leaderboard --check does not draw, so it runs without it)") from None
 
     fig = Figure(figsize=(9, 5.5), dpi=100)
     if spec.kind == "clean_vs_ood":
