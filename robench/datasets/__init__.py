@@ -7,6 +7,14 @@ from robench.errors import RobenchError
 # name -> "module:Class", imported on first use so that listing suites stays cheap.
 _SUITES = {
     "imagenet": "robench.datasets.imagenet:ImageNetSuite",
+    "imagenet-c": "robench.datasets.imagenet_c:ImageNetCSuite",
+    "stylized-imagenet": "robench.datasets.stylized:StylizedImageNetSuite",
+    "imagenet-r": "robench.datasets.imagenet_r:ImageNetRSuite",
+    "imagenet-val-r200": "robench.datasets.imagenet_r:ImageNetValR200Suite",
+    "imagenet-a": "robench.datasets.imagenet_a:ImageNetASuite",
+    "imagenet-val-a200": "robench.datasets.imagenet_a:ImageNetValA200Suite",
+    "imagenet-sketch": "robench.datasets.sketch:ImageNetSketchSuite",
+    "imagenet-v2": "robench.datasets.imagenet_v2:ImageNetV2Suite",
 }
 
 

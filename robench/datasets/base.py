@@ -128,6 +128,8 @@ class Suite:
 
     def select_variants(self, variants, select):
         """Narrow found variants to ``select`` (names or name suffixes, e.g. 'fog' or 'fog/3')."""
+        if not select:
+            return list(variants)
         chosen = [v for v in variants if any(_matches(v.name, s) for s in select)]
         unknown = [s for s in select if not any(_matches(v.name, s) for v in variants)]
         if unknown:

@@ -1,0 +1,69 @@
+"""ImageNet-V2 (Recht et al., 2019): three new test sets of 10,000 images each, 1000 classes.
+
+Layout: ``<root>/<variant folder>/<class index>/*.jpeg``, as the released tarballs unpack:
+``imagenetv2-matched-frequency-format-val``, ``imagenetv2-threshold0.7-format-val`` and
+``imagenetv2-top-images-format-val`` (the short names ``matched-frequency``, ``threshold0.7``,
+``top-images`` are accepted too). ``root`` may also be one variant folder itself. The class folder
+name IS the 1k class index (``0`` .. ``999``): it is parsed as a number, never sorted as text (in
+text order folder ``10`` comes before ``2``). Resize + center crop; 1000-way top-1.
+``--select matched-frequency`` (etc.) evaluates some of the variants; by default, all present.
+"""
+import os
+
+from robench.datasets.base import Suite, Variant, scan_wnid_folders
+from robench.errors import DatasetLayoutError
+
+VARIANTS = ("matched-frequency", "threshold0.7", "top-images")
+
+
+def folder_names(variant):
+    """Names under which a variant's folder is accepted."""
+    return (f"imagenetv2-{variant}-format-val", f"imagenetv2-{variant}", variant, variant.replace("-", "_"))
+
+
+def class_index_label(folder, where):
+    """``'10'`` -> 10: ImageNet-V2 names its class folders by index."""
+    if not (folder.isdigit() and str(int(folder)) == folder and int(folder) < 1000):
+        raise DatasetLayoutError(f"{where}: ImageNet-V2 class folders are named by class index 0..999 "
+                                 f"(found '{folder}')")
+    return int(folder)
+
+
+class ImageNetV2Suite(Suite):
+    name = "imagenet-v2"
+    description = "ImageNet-V2 (matched-frequency, threshold0.7, top-images), resize + center crop; top-1"
+    layout = ("imagenetv2-<variant>-format-val/<class index 0-999>/*.jpeg, variant = matched-frequency | "
+              "threshold0.7 | top-images (10,000 images each)")
+    n_classes = 1000
+    n_expected = 10_000
+
+    def scan(self, root, select=None):
+        found = self._variant_dirs(root)
+        if not found:
+            raise DatasetLayoutError(
+                f"{root} holds no ImageNet-V2 variant folder (expected one of "
+                f"{', '.join(folder_names(v)[0] for v in VARIANTS)}, each with class folders 0..999)")
+        variants = [Variant(f"{self.name}/{v}",
+                            scan_wnid_folders(path, label_for=class_index_label,
+                                              what=f"{folder_names(v)[0]}/<0-999>/*.jpeg"),
+                            n_expected=self.n_expected, info={"variant": v})
+                    for v, path in found]
+        return self.select_variants(variants, select) if select else variants
+
+    def _variant_dirs(self, root):
+        """[(variant, folder)] found under ``root``, or ``root`` itself when it is a variant folder."""
+        own = os.path.basename(os.path.normpath(root))
+        for v in VARIANTS:
+            if own in folder_names(v):
+                return [(v, root)]
+        found = []
+        for v in VARIANTS:
+            path = next((os.path.join(root, n) for n in folder_names(v) if os.path.isdir(os.path.join(root, n))), None)
+            if path:
+                found.append((v, path))
+        if not found and any(e.is_dir() and e.name.isdigit() for e in os.scandir(root)):
+            raise DatasetLayoutError(
+                f"{root} holds class folders directly but its name does not say which ImageNet-V2 variant "
+                f"it is: rename it to one of {', '.join(folder_names(v)[0] for v in VARIANTS)} "
+                "or point at the folder that holds it")
+        return found
