@@ -7,7 +7,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: test demo install clean-demo leaderboard
+.PHONY: test demo install clean-demo leaderboard check-leaderboard
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ leaderboard: install
 
 clean-demo:
 	rm -rf demo-out
+
+check-leaderboard: install
+	$(VENV)/bin/robench leaderboard --check --strict
