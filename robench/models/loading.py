@@ -21,6 +21,7 @@ class LoadedModel:
     data_config: dict = field(default_factory=dict)
     checkpoint_sha256: str = None
     weights: str = "pretrained"
+    training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
 
     @property
     def params(self):
@@ -33,8 +34,11 @@ class LoadedModel:
     def describe(self):
         """The ``model`` section of a result record."""
         cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data_config.items()}
-        return {"spec": self.spec, "name": self.name, "params": self.params, "weights": self.weights,
-                "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
+        out = {"spec": self.spec, "name": self.name, "params": self.params, "weights": self.weights,
+               "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
+        if self.training is not None:
+            out["training"] = self.training
+        return out
 
 
 def load_model(spec, **data_overrides):

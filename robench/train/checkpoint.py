@@ -1,0 +1,129 @@
+"""Training checkpoints: the whole state of a run, written atomically, read without pickled code.
+
+``RUN_DIR/latest.pth`` is rewritten every N epochs and at the end, ``RUN_DIR/best.pth`` whenever
+validation top-1 improves. Both hold model, optimiser, scheduler, grad scaler, EMA and RNG state
+(tensors, numbers, strings, lists, dicts only), so ``torch.load(weights_only=True)`` reads them and
+``robench eval --model RUN_DIR/best.pth`` finds ``arch``, ``model_kwargs`` and ``model`` in them.
+A file is written to a temporary name beside its target and renamed over it: a run killed at any
+moment leaves either the previous checkpoint or the new one, never a torn file.
+"""
+import hashlib
+import os
+import random
+import tempfile
+
+import numpy as np
+import torch
+
+from robench.errors import RobenchError
+
+LATEST, BEST = "latest.pth", "best.pth"
+FORMAT = "robench-train-checkpoint"
+
+
+def atomic_save(obj, path):
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; checkpoints are shared like any output
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def seed_everything(seed, epoch, rank):
+    """Seeds torch, numpy and random from (seed, epoch, rank) at the start of every epoch.
+
+    Why: a resumed epoch then draws exactly the random numbers (crops, mixup, drop path, worker
+    seeds) that an uninterrupted run would have drawn, whatever happened before the restart.
+    """
+    value = int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+    random.seed(value)
+    np.random.seed(value)
+    torch.manual_seed(value)
+
+
+def rng_state():
+    """This process's RNG states as tensors and plain numbers (loadable with weights_only)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+             "python": list(random.getstate()[1])}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    torch.set_rng_state(state["torch"])
+    keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate((3, tuple(state["python"]), None))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def make_checkpoint(*, arch, model_kwargs, model, optimizer, scheduler, scaler, ema, epochs_done,
+                    recipe, best, rng_states, training, seed):
+    """The dict a run saves; ``model`` is the bare module (no DDP / compile wrapper)."""
+    return {
+        "format": FORMAT, "arch": arch, "model_kwargs": model_kwargs,
+        "model": model.state_dict(),
+        "state_dict_ema": ema.module.state_dict() if ema is not None else None,
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict(), "epoch": epochs_done, "recipe": recipe.to_json(), "seed": seed,
+        "best": best, "rng": rng_states, "training": training,
+    }
+
+
+def read_checkpoint(path):
+    """A robench training checkpoint from ``path``; anything else is a clear error."""
+    if not os.path.isfile(path):
+        raise RobenchError(f"--resume {path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise RobenchError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise RobenchError(f"{path} is not a robench training checkpoint (written by `robench train`)")
+    return ckpt
+
+
+def restore(ckpt, *, model, optimizer, scheduler, scaler, ema, rank, world):
+    """Loads every state of ``ckpt`` into the run's objects; returns the epochs already done."""
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    if ckpt["scaler"]:
+        scaler.load_state_dict(ckpt["scaler"])
+    if ema is not None:
+        source = ckpt["state_dict_ema"] or ckpt["model"]  # EMA switched on mid-run: start from the weights
+        ema.module.load_state_dict(source)
+    states = ckpt.get("rng") or []
+    if len(states) == world:
+        set_rng_state(states[rank])
+    return int(ckpt["epoch"])
+
+
+def find_resume(run_dir, explicit=None):
+    """The checkpoint to continue from: ``explicit``, else ``RUN_DIR/latest.pth`` if there is one."""
+    if explicit:
+        return os.fspath(explicit)
+    latest = os.path.join(os.fspath(run_dir), LATEST)
+    return latest if os.path.isfile(latest) else None
+
+
+def weights_digest(module):
+    """sha256 of every parameter and buffer, in state-dict order: equal digests, equal weights."""
+    h = hashlib.sha256()
+    for key, tensor in module.state_dict().items():
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,184 @@
+"""Training data: ``ROOT/train`` read in random order, augmented by timm's transforms.
+
+Layout: ``ROOT/train`` and ``ROOT/val``, each either wnid folders (``<wnid>/*.JPEG``) or a
+robench shard set (a folder with ``manifest.json``, see ``robench.datasets.shards``). Validation
+goes through the evaluation engine as the ``imagenet`` suite; this module only reads ``train``.
+
+Training needs random access (shuffling, repeated augmentation, exact resume), which tar streams
+do not give: a shard set is indexed once (the byte offset of every member) and samples are then
+read with ``pread``, so folders and shards are the same map-style dataset.
+"""
+import os
+import tarfile
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from robench.datasets import shards
+from robench.datasets.base import scan_wnid_folders
+from robench.errors import BadImageError, DatasetLayoutError
+
+TRAIN_LAYOUT = "ROOT/train/<wnid>/*.JPEG or a shard set in ROOT/train (manifest.json)"
+
+
+class FolderReader:
+    """Random access to ``train/<wnid>/<file>`` (a scanned FolderSource)."""
+
+    def __init__(self, source):
+        self.directory, self.entries = source.directory, source.entries
+        self.labels = [label for _, label in self.entries]
+
+    def __len__(self):
+        return len(self.entries)
+
+    def read(self, index):
+        rel, label = self.entries[index]
+        with open(os.path.join(self.directory, rel), "rb") as f:
+            return rel, f.read(), label
+
+    def locate(self, key):
+        return os.path.join(self.directory, key)
+
+
+class ShardReader:
+    """Random access to the samples of local tar shards through a (shard, offset, size) index."""
+
+    def __init__(self, root, paths, index):
+        self.root, self.paths, self.index = root, paths, index  # index: [(key, shard, offset, size, label)]
+        self.labels = [row[4] for row in index]
+        self._files, self._pid = {}, None
+
+    def __len__(self):
+        return len(self.index)
+
+    def read(self, i):
+        key, shard, offset, size, label = self.index[i]
+        if self._pid != os.getpid():  # file descriptors are per process (DataLoader workers fork)
+            self._files, self._pid = {}, os.getpid()
+        fd = self._files.get(shard)
+        if fd is None:
+            fd = self._files[shard] = os.open(self.paths[shard], os.O_RDONLY)
+        return key, os.pread(fd, size, offset), label
+
+    def locate(self, key):
+        return f"{key} (in shards under {self.root})"
+
+    def __getstate__(self):
+        return {**self.__dict__, "_files": {}, "_pid": None}
+
+
+def index_shard(path, expected):
+    """[(key, offset, size, label)] of one tar shard, reading headers and the small .cls members."""
+    rows, pending = [], {}
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                key, _, ext = os.path.basename(member.name).partition(".")
+                entry = pending.setdefault(key, {})
+                if ext == "cls":
+                    entry["label"] = int(tar.extractfile(member).read().decode().strip())
+                else:
+                    entry["image"] = (member.offset_data, member.size)
+                if "label" in entry and "image" in entry:
+                    rows.append((key, *entry.pop("image"), entry.pop("label")))
+                    del pending[key]
+    except (tarfile.TarError, OSError, ValueError) as e:
+        raise DatasetLayoutError(f"shard {path} is damaged or unreadable ({e})") from None
+    if pending or len(rows) != expected:
+        raise DatasetLayoutError(
+            f"shard {path} holds {len(rows)} complete samples but the manifest says {expected}"
+            + (f"; incomplete: {', '.join(sorted(pending)[:3])}" if pending else ""))
+    return rows
+
+
+def shard_reader(directory):
+    manifest = shards.read_manifest(directory)
+    paths, index = [], []
+    for variant in manifest["variants"]:
+        source = shards.ShardSource(directory, variant["shards"], variant.get("fingerprint"))
+        for shard in variant["shards"]:
+            url = source.url(shard)
+            if "://" in url or url.startswith("pipe:"):
+                raise DatasetLayoutError(
+                    f"training reads shards at random, so they must be local files; {url} is not")
+            for key, offset, size, label in index_shard(url, int(shard["count"])):
+                index.append((key, len(paths), offset, size, label))
+            paths.append(url)
+    if not index:
+        raise DatasetLayoutError(f"shard set {directory} holds no samples (expected {TRAIN_LAYOUT})")
+    return ShardReader(directory, paths, index)
+
+
+def train_reader(root):
+    """The training samples under ``root`` (``root/train``), from folders or shards."""
+    directory = os.path.join(os.fspath(root), "train")
+    if shards.is_shard_root(directory):
+        return shard_reader(directory)
+    if not os.path.isdir(directory):
+        raise DatasetLayoutError(f"training root {root} has no train/ folder (expected {TRAIN_LAYOUT})")
+    return FolderReader(scan_wnid_folders(directory, what=TRAIN_LAYOUT))
+
+
+def val_root(root):
+    """The root to give the ``imagenet`` suite: ``root/val`` when that is a shard set, else ``root``."""
+    val = os.path.join(os.fspath(root), "val")
+    return val if shards.is_shard_root(val) else os.fspath(root)
+
+
+class TrainDataset(Dataset):
+    def __init__(self, reader, transform):
+        self.reader, self.transform = reader, transform
+
+    def __len__(self):
+        return len(self.reader)
+
+    def __getitem__(self, index):
+        from robench.engine.data import decode_image
+
+        key, data, label = self.reader.read(index)
+        try:
+            image = decode_image(data)
+        except Exception as e:
+            raise BadImageError(f"cannot decode training image {self.reader.locate(key)} "
+                                f"({type(e).__name__}: {e}); fix or remove the file") from None
+        return self.transform(image), label
+
+
+def train_transform(recipe, data_config):
+    """timm's training transform for the recipe (normalised float tensors, erasing included)."""
+    from timm.data import create_transform
+
+    from robench.train.compat import patch_posterize
+
+    patch_posterize()
+    return create_transform(
+        input_size=recipe.input_size, is_training=True, scale=recipe.scale, ratio=recipe.ratio,
+        hflip=recipe.hflip, color_jitter=recipe.color_jitter, auto_augment=recipe.auto_augment,
+        interpolation=recipe.train_interpolation, mean=data_config["mean"], std=data_config["std"],
+        re_prob=recipe.reprob, re_mode=recipe.remode, re_count=recipe.recount)
+
+
+def make_sampler(dataset, recipe, runtime):
+    """timm's RepeatAugSampler for repeated augmentation (DeiT's sampler), else a DistributedSampler;
+    both shuffle from the epoch number, so a resumed epoch sees the same order."""
+    if recipe.repeated_aug > 1:
+        from timm.data.distributed_sampler import RepeatAugSampler
+
+        return RepeatAugSampler(dataset, num_replicas=runtime.world, rank=runtime.rank,
+                                num_repeats=recipe.repeated_aug)
+    return DistributedSampler(dataset, num_replicas=runtime.world, rank=runtime.rank, shuffle=True)
+
+
+def make_train_loader(dataset, sampler, batch_size, workers, pin_memory):
+    """Drops the last partial batch, as DeiT does (and mixup needs equal, even batches)."""
+    if len(sampler) < batch_size:
+        raise DatasetLayoutError(
+            f"each device gets {len(sampler)} training images per epoch, fewer than its batch of "
+            f"{batch_size}: use a smaller --batch-size or more training images")
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      pin_memory=pin_memory, drop_last=True, persistent_workers=False,
+                      prefetch_factor=4 if workers else None)
+
+

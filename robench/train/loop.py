@@ -1,0 +1,89 @@
+"""One training epoch (and one step), apart from the set-up in ``main``, as DeiT's engine is.
+
+The step is the recipe's: timm Mixup/CutMix on the batch, autocast in the run's precision,
+soft-target cross-entropy, optional gradient clipping, optimiser step through a grad scaler (a
+no-op except for fp16), then the EMA update.
+"""
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+
+from robench.errors import RobenchError
+
+
+@dataclass
+class StepParts:
+    model: Any  # what runs forward: the module, maybe wrapped in DDP and/or compiled
+    bare: Any  # the module itself (EMA source, checkpoints)
+    optimizer: Any
+    loss_fn: Any
+    scaler: Any
+    device: Any
+    mixup: Optional[Any] = None
+    ema: Optional[Any] = None
+    clip_grad: Optional[float] = None
+    precision: str = "fp32"
+    channels_last: bool = False
+    step: int = 0  # optimiser steps so far (EMA warm-up counts them)
+
+
+def autocast(device, precision):
+    if precision == "fp32":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
+
+
+def train_step(parts, images, labels):
+    """One optimiser step on a batch; returns the loss (a detached 0-d tensor on the device)."""
+    images = images.to(parts.device, non_blocking=True)
+    targets = labels.to(parts.device, non_blocking=True)
+    if parts.mixup is not None:
+        images, targets = parts.mixup(images, targets)
+    if parts.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    with autocast(parts.device, parts.precision):
+        loss = parts.loss_fn(parts.model(images), targets)
+    parts.optimizer.zero_grad(set_to_none=True)
+    parts.scaler.scale(loss).backward()
+    if parts.clip_grad:
+        parts.scaler.unscale_(parts.optimizer)
+        torch.nn.utils.clip_grad_norm_(parts.bare.parameters(), parts.clip_grad)
+    parts.scaler.step(parts.optimizer)
+    parts.scaler.update()
+    parts.step += 1
+    if parts.ema is not None:
+        parts.ema.update(parts.bare, step=parts.step)
+    return loss.detach()
+
+
+def train_one_epoch(parts, loader, runtime, *, epoch, epochs, progress=True):
+    """Trains over ``loader`` once; returns mean loss over all ranks' steps, images seen and time."""
+    from tqdm import tqdm
+
+    parts.model.train()
+    total = torch.zeros((), dtype=torch.float64, device=parts.device)
+    steps, start = 0, time.perf_counter()
+    global_batch = loader.batch_size * runtime.world
+    bar = tqdm(total=len(loader) * global_batch, unit="img", desc=f"epoch {epoch + 1}/{epochs}",
+               disable=not (progress and runtime.is_main), dynamic_ncols=True, leave=False)
+    for images, labels in loader:
+        loss = train_step(parts, images, labels)
+        total += loss.double()
+        steps += 1
+        bar.update(global_batch)
+        if steps % 10 == 1 or steps == len(loader):
+            value = loss.item()
+            if not math.isfinite(value):
+                raise RobenchError(f"training loss is {value} at epoch {epoch} step {steps}; "
+                                   "lower --lr, use --precision fp32 or add --clip-grad")
+            bar.set_postfix(loss=f"{value:.4f}", lr=f"{parts.optimizer.param_groups[0]['lr']:.2e}")
+    bar.close()
+    seconds = time.perf_counter() - start
+    sums = runtime.all_reduce_sum(torch.tensor([total.item(), steps], dtype=torch.float64))
+    loss_mean = sums[0].item() / max(sums[1].item(), 1)
+    images = int(sums[1].item()) * loader.batch_size
+    return {"train_loss": loss_mean, "images": images, "train_seconds": seconds,
+            "images_per_s": images / seconds if seconds > 0 else None}

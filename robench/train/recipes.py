@@ -1,0 +1,152 @@
+"""Training recipes as named, frozen presets.
+
+A recipe holds every number that changes what a training run computes (optimiser, schedule,
+augmentation, regularisation, batch size, precision), so that two runs with equal recipes are
+the same experiment. It is saved with each run (``RUN_DIR/recipe.json``) and inside every
+checkpoint. ``deit-300ep`` is the recipe of "Can CNNs Be More Robust Than Transformers?" (the DeiT
+recipe as the paper's TRAIN.md runs it); anything else is not the paper's recipe, and result
+records say so (see ``training_info``).
+"""
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from robench.errors import RobenchError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    epochs: int = 300
+    global_batch: int = 1024  # images per optimiser step over all devices (paper: 8 x 128)
+    lr_base: float = 5e-4  # peak lr per 512 images of global batch; peak lr = lr_base * global_batch / 512
+    lr_base_size: int = 512
+    opt: str = "adamw"
+    opt_eps: float = 1e-8
+    weight_decay: float = 0.05  # timm leaves biases and 1-D params (norms) without decay
+    sched: str = "cosine"  # updated once per epoch
+    warmup_epochs: int = 5
+    warmup_lr: float = 1e-6
+    min_lr: float = 1e-5
+    cooldown_epochs: int = 0
+    input_size: int = 224
+    train_interpolation: str = "bicubic"
+    scale: Tuple[float, float] = (0.08, 1.0)  # random-resized-crop area range
+    ratio: Tuple[float, float] = (3 / 4, 4 / 3)
+    hflip: float = 0.5
+    color_jitter: Optional[float] = 0.4  # DeiT's value; timm turns colour jitter off under RandAugment
+    auto_augment: Optional[str] = "rand-m9-mstd0.5-inc1"
+    reprob: float = 0.25  # random erasing
+    remode: str = "pixel"
+    recount: int = 1
+    mixup: float = 0.8
+    cutmix: float = 1.0
+    mixup_prob: float = 1.0
+    mixup_switch_prob: float = 0.5
+    mixup_mode: str = "batch"
+    smoothing: float = 0.1
+    repeated_aug: int = 3  # each image 3x per epoch, the copies on different devices (DeiT's RASampler)
+    drop_path: float = 0.1
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a grad scaler)
+    clip_grad: Optional[float] = None
+    ema: bool = False
+    ema_decay: float = 0.99996
+
+    @property
+    def uses_mixup(self):
+        return self.mixup > 0 or self.cutmix > 0
+
+    def peak_lr(self, global_batch=None):
+        """The linearly scaled peak learning rate for ``global_batch`` (default: the recipe's)."""
+        return self.lr_base * (global_batch or self.global_batch) / self.lr_base_size
+
+    def to_json(self):
+        return {f.name: (list(v) if isinstance(v, tuple) else v)
+                for f, v in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+
+
+PAPER = "deit-300ep"
+
+RECIPES = {
+    # The paper's recipe, exactly (shared/reference/robust_resnet.md, "Training recipe").
+    PAPER: Recipe(name=PAPER),
+    # Minutes on a CPU with the generated data (robench data synth): a tiny model at 64 px.
+    # RandAugment, mixup/cutmix and erasing are off because the generated classes are colours
+    # that those augmentations repaint; the rest of the machinery is the same.
+    "demo": Recipe(
+        name="demo", epochs=6, global_batch=32, lr_base=3.2e-2, warmup_epochs=1, warmup_lr=1e-5,
+        min_lr=1e-5, input_size=64, scale=(0.25, 1.0), color_jitter=None, auto_augment=None,
+        reprob=0.0, mixup=0.0, cutmix=0.0, repeated_aug=1, drop_path=0.0),
+}
+
+
+def recipe_names():
+    return sorted(RECIPES)
+
+
+def get_recipe(name):
+    """The preset called ``name``; a typo gets the closest names suggested."""
+    if name not in RECIPES:
+        close = difflib.get_close_matches(name, RECIPES, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise RobenchError(f"unknown recipe '{name}'.{hint} Known recipes: {', '.join(recipe_names())}")
+    return RECIPES[name]
+
+
+def with_overrides(recipe, overrides):
+    """A copy of ``recipe`` with fields replaced; values given as text are parsed by field type."""
+    fields = {f.name: f for f in dataclasses.fields(recipe)}
+    changes = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in fields or key == "name":
+            close = difflib.get_close_matches(key, fields, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise RobenchError(f"recipe has no field '{key}'.{hint} Fields: {', '.join(sorted(fields))}")
+        changes[key] = _parse(key, value, getattr(recipe, key)) if isinstance(value, str) else value
+    return dataclasses.replace(recipe, **changes)
+
+
+def _parse(key, text, current):
+    """Text from ``--set key=value`` -> a value of the same kind as the preset's."""
+    text = text.strip()
+    if text.lower() in ("none", "null", "off", ""):
+        return None
+    try:
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes", "on")
+        if isinstance(current, tuple):
+            return tuple(float(p) for p in text.strip("()[]").split(","))
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float) or key in ("clip_grad", "color_jitter"):
+            return float(text)
+    except ValueError:
+        raise RobenchError(f"--set {key}={text}: expected a value like {current!r}") from None
+    return text
+
+
+def differences(recipe, base):
+    """Fields (other than the name) where ``recipe`` differs from ``base``: {field: [base, recipe]}."""
+    a, b = base.to_json(), recipe.to_json()
+    return {k: [a[k], b[k]] for k in a if k != "name" and a[k] != b[k]}
+
+
+def training_info(recipe, epochs_done):
+    """The ``training`` section of a result record. ``paper_recipe`` is true only for a run of the
+    paper's preset, unchanged in every number, trained for all its epochs."""
+    preset = RECIPES.get(recipe.name)
+    changed = differences(recipe, preset) if preset else None
+    return {
+        "recipe": recipe.name,
+        "epochs": epochs_done,
+        "epochs_planned": recipe.epochs,
+        "paper_recipe": bool(recipe.name == PAPER and changed == {} and epochs_done == recipe.epochs),
+        "overrides": changed,
+        "global_batch": recipe.global_batch,
+        "peak_lr": recipe.peak_lr(),
+    }

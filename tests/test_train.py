@@ -1,0 +1,245 @@
+"""robench train: the paper's preset, a real training step, kill + resume, and 2-process DDP on CPU.
+
+Data is generated in the real layouts (JPEG wnid folders; the DDP run reads train/ from real tar
+shards) and the model is the toy ``test_robust_resnet`` at 64 px, so each run takes seconds.
+"""
+import hashlib
+import io
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+import torch
+
+from robench.train import TrainConfig, get_recipe, train
+
+MODEL = "test_robust_resnet"
+N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 10, 16, 3
+
+
+def _env(**extra):
+    return {**os.environ, "HF_HUB_OFFLINE": "1", **extra}
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    """ROOT/train/<wnid>/*.JPEG (10 x 16) and ROOT/val/<wnid>/*.JPEG (10 x 3)."""
+    from robench.datasets.synth import choose_classes, write_class_folders
+
+    root = tmp_path_factory.mktemp("train-data")
+    labels = choose_classes(N_CLASSES, seed=0)
+    write_class_folders(str(root / "train"), labels, TRAIN_PER_CLASS, seed=1, size=64, name_prefix="train")
+    write_class_folders(str(root / "val"), labels, VAL_PER_CLASS, seed=2, size=64)
+    return root
+
+
+def write_shards(folder_root, out, per_shard=64):
+    """Packs ``folder_root/<wnid>/*`` into robench tar shards (image + .cls) with a manifest."""
+    from robench.labels import label_of
+
+    samples = [(w, f) for w in sorted(os.listdir(folder_root)) for f in sorted(os.listdir(folder_root / w))]
+    os.makedirs(out)
+    shards = []
+    for start in range(0, len(samples), per_shard):
+        name = f"{len(shards):06d}.tar"
+        with tarfile.open(out / name, "w") as tar:
+            for wnid, file in samples[start:start + per_shard]:
+                key = f"{wnid}__{file.rsplit('.', 1)[0]}"
+                for ext, data in (("jpeg", (folder_root / wnid / file).read_bytes()),
+                                  ("cls", str(label_of(wnid, wnid)).encode())):
+                    info = tarfile.TarInfo(f"{key}.{ext}")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        shards.append({"url": name, "count": len(samples[start:start + per_shard]),
+                       "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest()})
+    manifest = {"format": "robench-shards", "version": 1, "suite": "imagenet",
+                "variants": [{"name": "imagenet/train", "info": {}, "n_expected": len(samples),
+                              "fingerprint": "test", "shards": shards}]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def read_log(run_dir):
+    with open(run_dir / "log.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_paper_preset_is_the_papers_recipe():
+    r = get_recipe("deit-300ep")
+    assert (r.epochs, r.global_batch, r.lr_base, r.lr_base_size, r.peak_lr()) == (300, 1024, 5e-4, 512, 1e-3)
+    assert (r.opt, r.opt_eps, r.weight_decay) == ("adamw", 1e-8, 0.05)
+    assert (r.sched, r.warmup_epochs, r.warmup_lr, r.min_lr, r.cooldown_epochs) == ("cosine", 5, 1e-6, 1e-5, 0)
+    assert (r.auto_augment, r.reprob, r.remode, r.recount) == ("rand-m9-mstd0.5-inc1", 0.25, "pixel", 1)
+    assert (r.mixup, r.cutmix, r.mixup_prob, r.mixup_switch_prob, r.mixup_mode) == (0.8, 1.0, 1.0, 0.5, "batch")
+    assert (r.smoothing, r.repeated_aug, r.drop_path) == (0.1, 3, 0.1)
+    assert (r.train_interpolation, r.scale, r.hflip, r.input_size) == ("bicubic", (0.08, 1.0), 0.5, 224)
+    assert (r.precision, r.clip_grad, r.ema) == ("fp32", None, False)
+
+
+def test_paper_preset_builds_the_timm_parts_it_names():
+    """The preset wired to timm: decay groups, AdamW eps, the per-epoch schedule, mixup, the transform."""
+    from timm.data.auto_augment import RandAugment
+    from timm.data.random_erasing import RandomErasing
+    from timm.loss import SoftTargetCrossEntropy
+
+    from robench.engine.runtime import Runtime
+    from robench.train.data import train_transform
+    from robench.train.main import build_model, build_parts
+
+    recipe = get_recipe("deit-300ep")
+    net, kwargs = build_model(MODEL, recipe, seed=0)
+    assert kwargs == {"pretrained_cfg_overlay": {"input_size": (3, 224, 224)}}
+    parts, scheduler, total = build_parts(net, recipe, TrainConfig(MODEL, "", ""), Runtime(torch.device("cpu")))
+    assert total == 300 and isinstance(parts.optimizer, torch.optim.AdamW)
+    decay = {g["weight_decay"]: sum(p.numel() for p in g["params"]) for g in parts.optimizer.param_groups}
+    one_d = sum(p.numel() for p in net.parameters() if p.ndim <= 1)
+    assert decay == {0.0: one_d, 0.05: sum(p.numel() for p in net.parameters()) - one_d}
+    assert {g["eps"] for g in parts.optimizer.param_groups} == {1e-8}
+    peak, low = 1e-3, 1e-5
+    cosine = [low + 0.5 * (peak - low) * (1 + math.cos(math.pi * t / 300)) for t in range(300)]
+    expected = [1e-6 + t * (peak - 1e-6) / 5 for t in range(5)] + cosine[5:]
+    assert scheduler._get_lr(0)[0] == pytest.approx(1e-6, rel=1e-12)
+    assert [scheduler._get_lr(t)[0] for t in range(300)] == pytest.approx(expected, rel=1e-12)
+    m = parts.mixup
+    assert (m.mixup_alpha, m.cutmix_alpha, m.mix_prob, m.switch_prob, m.mode, m.label_smoothing) == \
+        (0.8, 1.0, 1.0, 0.5, "batch", 0.1)
+    assert isinstance(parts.loss_fn, SoftTargetCrossEntropy) and parts.ema is None
+    steps = train_transform(recipe, {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}).transforms
+    crop = steps[0]
+    assert (crop.size, crop.scale, str(crop.interpolation)) == ((224, 224), (0.08, 1.0), "InterpolationMode.BICUBIC")
+    assert steps[1].p == 0.5
+    randaug = next(t for t in steps if isinstance(t, RandAugment))
+    assert randaug.num_layers == 2 and {op.magnitude for op in randaug.ops} == {9}
+    assert {op.magnitude_std for op in randaug.ops} == {0.5}
+    erasing = next(t for t in steps if isinstance(t, RandomErasing))
+    assert (erasing.probability, erasing.mode, erasing.max_count) == (0.25, "pixel", 1)
+
+
+def test_randaugment_posterize_of_zero_bits_gives_a_black_image():
+    """rand-m9-mstd0.5-inc1 asks for posterize(bits=0) at magnitude 10; old Pillow gave black, new raises."""
+    import numpy as np
+    from PIL import Image
+    from timm.data.auto_augment import AugmentOp
+
+    from robench.train.compat import patch_posterize, pillow_rejects_zero_bits
+
+    patch_posterize()
+    image = Image.new("RGB", (4, 4), (200, 100, 50))
+    assert np.asarray(AugmentOp("PosterizeIncreasing", prob=1.0, magnitude=10)(image)).max() == 0
+    assert np.asarray(AugmentOp("PosterizeIncreasing", prob=1.0, magnitude=5)(image))[0, 0].tolist() == [192, 64, 0]
+    assert isinstance(pillow_rejects_zero_bits(), bool)
+
+
+def test_loss_goes_down_on_a_fixed_batch(data_root):
+    from torch.utils.data import default_collate
+
+    from robench.engine.runtime import Runtime
+    from robench.train.data import TrainDataset, train_reader, train_transform
+    from robench.train.loop import train_step
+    from robench.train.main import build_model, build_parts
+
+    recipe = get_recipe("demo")
+    net, _ = build_model(MODEL, recipe, seed=0)
+    parts, scheduler, _ = build_parts(net, recipe, TrainConfig(MODEL, "", ""), Runtime(torch.device("cpu")))
+    scheduler.step(1)  # the peak lr (epoch 0 is the warm-up start)
+    dataset = TrainDataset(train_reader(data_root), train_transform(recipe, net.pretrained_cfg))
+    torch.manual_seed(0)
+    images, labels = default_collate([dataset[i] for i in range(0, len(dataset), 8)])
+    assert len(labels.unique()) == N_CLASSES
+    losses = [train_step(parts, images, labels).item() for _ in range(25)]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def _config(root, out, **kw):
+    return TrainConfig(model=MODEL, root=str(root), out=str(out), recipe="demo", overrides={"epochs": 3},
+                       batch_size=16, workers=0, progress=False, **kw)
+
+
+def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
+    """SIGKILL mid-run, then resume: same lr per epoch, same losses and weights as an unbroken run."""
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    paths = train(_config(data_root, whole))
+    cmd = [sys.executable, "-m", "robench", "train", "--model", MODEL, "--root", str(data_root), "--recipe", "demo",
+           "--out", str(broken), "--epochs", "3", "-b", "16", "-j", "0", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not (broken / "latest.pth").exists():  # epoch 0 is saved: kill it in epoch 1
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    saved = torch.load(broken / "latest.pth", weights_only=True)["epoch"]
+    assert 1 <= saved < 3 and len(read_log(broken)) >= saved
+
+    train(_config(data_root, broken))
+    a, b = read_log(whole), read_log(broken)
+    assert [r["epoch"] for r in b] == [0, 1, 2]
+    assert [r["lr"] for r in b] == [r["lr"] for r in a]
+    assert a[0]["lr"] == 1e-5 and a[1]["lr"] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 3)) + 1e-5 * 0.5
+                                                               * (1 - math.cos(math.pi / 3)), rel=1e-12)
+    assert [r["train_loss"] for r in b] == pytest.approx([r["train_loss"] for r in a], rel=1e-5)
+    assert [r["weights_sha256"] for r in b] == [r["weights_sha256"] for r in a]
+
+    record = json.loads(open(paths[0]).read())
+    assert paths[0] == str(whole / "results" / f"{MODEL}-demo-3ep" / "imagenet.json")
+    assert record["model"]["training"] == {
+        "recipe": "demo", "epochs": 3, "epochs_planned": 3, "paper_recipe": False,
+        "overrides": {"epochs": [6, 3], "global_batch": [32, 16]}, "global_batch": 16, "peak_lr": 1e-3}
+    assert record["variants"][0]["n_seen"] == N_CLASSES * VAL_PER_CLASS
+    assert record["variants"][0]["metrics"]["top1"] == a[-1]["val_top1"]
+    ckpt = torch.load(whole / "best.pth", weights_only=True)
+    assert {"model", "optimizer", "scheduler", "scaler", "rng", "arch", "model_kwargs"} <= set(ckpt)
+
+
+def test_resuming_with_another_recipe_is_refused(data_root, tmp_path):
+    from robench.errors import RobenchError
+
+    train(TrainConfig(MODEL, str(data_root), str(tmp_path), recipe="demo", overrides={"epochs": 1},
+                      batch_size=16, workers=0, progress=False, eval_suites=()))
+    with pytest.raises(RobenchError, match=r"different recipe \(epochs 1 -> 2\)"):
+        train(TrainConfig(MODEL, str(data_root), str(tmp_path), recipe="demo", overrides={"epochs": 2},
+                          batch_size=16, workers=0, progress=False))
+
+
+def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
+    """torchrun, 2 CPU processes (gloo), train/ as tar shards, the paper's augmentations and EMA on."""
+    from robench.engine import EvalOptions, evaluate
+    from robench.models import load_model
+
+    root = tmp_path / "root"
+    write_shards(data_root / "train", root / "train")
+    os.symlink(data_root / "val", root / "val")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "robench",
+           "train", "--model", MODEL, "--root", str(root), "--recipe", "demo", "--out", str(out), "--epochs", "2",
+           "-b", "8", "-j", "1", "--no-progress", "--ema", "--name", "ddp"]
+    for setting in ("repeated_aug=3", "mixup=0.8", "cutmix=1.0", "reprob=0.25", "auto_augment=rand-m9-mstd0.5-inc1"):
+        cmd += ["--set", setting]
+    done = subprocess.run(cmd, env=_env(OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = read_log(out)
+    assert [r["epoch"] for r in log] == [0, 1]
+    for line in log:
+        assert len(line["weights_sha256"]) == 2 and len(set(line["weights_sha256"])) == 1
+        assert line["val_images"] == line["ema_val_images"] == N_CLASSES * VAL_PER_CLASS
+    # 160 images, x3 repeats, each rank takes 160 / 2 = 80 a epoch: 10 steps of 2 x 8
+    assert [r["images"] for r in log] == [160, 160]
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert (recipe["global_batch"], recipe["repeated_aug"], recipe["mixup"]) == (16, 3, 0.8)
+    peak = 3.2e-2 * 16 / 512
+    assert log[1]["lr"] == pytest.approx(1e-5 + 0.5 * (peak - 1e-5) * (1 + math.cos(math.pi / 2)), rel=1e-12)
+    record = json.loads((out / "results" / "ddp" / "imagenet.json").read_text())
+    assert record["run"]["world_size"] == 2 and record["variants"][0]["n_seen"] == N_CLASSES * VAL_PER_CLASS
+    assert record["model"]["training"]["paper_recipe"] is False
+    assert record["model"]["training"]["epochs"] == 2
+    # The same checkpoint evaluated in one process gives the same exact counts as the 2-rank evaluation.
+    single = evaluate([load_model(str(out / "latest.pth"))], "imagenet", str(root), str(tmp_path / "eval"),
+                      options=EvalOptions(batch_size=8, workers=0, device="cpu", progress=False))
+    again = json.loads(open(single[0]).read())["variants"][0]
+    assert (again["n_seen"], again["metrics"]["top1"], again["metrics"]["top5"]) == \
+        (N_CLASSES * VAL_PER_CLASS, record["variants"][0]["metrics"]["top1"], record["variants"][0]["metrics"]["top5"])
