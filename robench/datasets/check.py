@@ -45,9 +45,8 @@ def check_root(suite, root, select=None, verify=False):
 
 def _shard_problem(source, shard, verify):
     """What is wrong with one shard file ('' if nothing); URLs that are not local files are trusted."""
-    url = source.url(shard)
-    path = url[len("file:"):] if url.startswith("file:") else url
-    if "://" in url or url.startswith("pipe:"):
+    path = source.url(shard)
+    if "://" in path or path.startswith("pipe:"):
         return ""
     if not os.path.isfile(path):
         return f"missing shard {path}"

@@ -1,15 +1,27 @@
 """Reading suites packed as webdataset tar shards (``robench data shard`` writes them).
 
-A shard set is a folder (or URL prefix) with ``manifest.json``::
+A shard set is a folder with ``manifest.json``::
 
-    {"format": "robench-shards", "version": 1, "suite": "imagenet-c",
-     "variants": [{"name": "imagenet-c/fog/3", "info": {...}, "n_expected": 50000,
-                   "fingerprint": "...", "shards": [{"url": "imagenet-c/fog/3/000000.tar",
-                                                     "count": 1000, "sha256": "..."}]}]}
+    {"format": "robench-shards", "version": 1, "suite": "imagenet-c", "suite_version": "1",
+     "created_by": "robench 0.1.0",
+     "variants": [{"name": "imagenet-c/fog/3", "info": {...}, "n_expected": 50000, "count": 1000,
+                   "classes": 1000, "fingerprint": "<the folder source's fingerprint>",
+                   "shards": [{"url": "imagenet-c/fog/3/000000.tar", "count": 1000,
+                               "bytes": 6815744, "sha256": "..."}]}]}
 
-Each sample is ``<key>.<ext>`` (the original image bytes, never re-encoded) plus ``<key>.cls``
-(the 1k class index); the key is ``<class folder>__<file stem>``. Shard sample counts in the
-manifest make slicing exact: a slice opens only the shards it overlaps and skips to its start.
+Each sample is three tar members sharing a webdataset key: ``<key>.<ext>`` (the original image
+bytes, never re-encoded; ``ext`` is the file's extension in lower case), ``<key>.cls`` (the 1k class
+index, decimal text) and ``<key>.path`` (the file's path in the folder layout, e.g.
+``n01440764/ILSVRC2012_val_00000293.JPEG``). The key is ``<class folder>__<file name>`` with ``%``
+and ``.`` escaped as ``%25`` and ``%2E`` (webdataset splits a key from its extension at the first
+dot). The reader reports samples by their ``.path``, and the manifest keeps the folder layout's
+fingerprint, so a shard set evaluates to the same record as the folders it was made from.
+
+A shard ``url`` is relative to the manifest's folder, an absolute path, ``file:PATH`` or a
+``pipe:COMMAND`` that writes the tar to stdout (e.g. ``pipe:curl -s https://host/000000.tar``);
+edit the manifest to serve the same shards from elsewhere. Shard sample counts make slicing exact:
+a slice opens only the shards it overlaps and skips to its start. A shard that is damaged or
+holds fewer samples than the manifest says is a DatasetLayoutError naming it.
 """
 import json
 import os
@@ -20,6 +32,7 @@ from robench.errors import DatasetLayoutError
 
 MANIFEST = "manifest.json"
 FORMAT = "robench-shards"
+VERSION = 1
 
 
 def is_shard_root(root):
@@ -33,9 +46,29 @@ def read_manifest(root):
             manifest = json.load(f)
     except (OSError, ValueError) as e:
         raise DatasetLayoutError(f"{path} is not a readable shard manifest ({e})") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DatasetLayoutError(f"{path} is not a robench shard manifest (format != {FORMAT})")
+    if manifest.get("version") != VERSION:
+        raise DatasetLayoutError(f"{path}: manifest version {manifest.get('version')!r} is not {VERSION}; "
+                                 "rewrite the shards with this robench (robench data shard)")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise DatasetLayoutError(f"{path}: malformed manifest ({problem}); rewrite it with robench data shard")
     return manifest
+
+
+def _manifest_problem(manifest):
+    variants = manifest.get("variants")
+    if not isinstance(variants, list) or not variants:
+        return "no variants"
+    for v in variants:
+        missing = [k for k in ("name", "fingerprint", "shards") if k not in v]
+        if missing:
+            return f"variant {v.get('name', '?')} lacks {', '.join(missing)}"
+        for shard in v["shards"]:
+            if "url" not in shard or not isinstance(shard.get("count"), int):
+                return f"variant {v['name']}: a shard lacks its url or integer count"
+    return None
 
 
 class ShardSource(Source):
@@ -55,10 +88,12 @@ class ShardSource(Source):
         return f"{key} (in shards under {self.root})"
 
     def url(self, shard):
+        """The shard's URL; a relative path (also after ``file:``) is relative to the manifest's folder."""
         url = shard["url"]
-        if "://" in url or url.startswith("pipe:") or os.path.isabs(url):
+        if "://" in url or url.startswith("pipe:"):
             return url
-        return os.path.join(self.root, url)
+        path = url[len("file:"):] if url.startswith("file:") else url
+        return path if os.path.isabs(path) else os.path.join(self.root, path)
 
     def iter_range(self, start, stop):
         stop = min(stop, len(self))
@@ -81,6 +116,8 @@ class ShardSource(Source):
             for key, data, label in _tar_samples(url):
                 seen += 1
                 yield key, data, label
+        except FileNotFoundError as e:
+            raise DatasetLayoutError(f"shard {url} is missing ({e.strerror}); is the manifest's url right?") from None
         except (tarfile.TarError, OSError, EOFError) as e:
             raise DatasetLayoutError(f"shard {url} is damaged or truncated after {seen} samples ({e})") from None
         if seen != int(shard["count"]):
@@ -92,34 +129,35 @@ def _tar_samples(url):
     """(key, image bytes, label) from a tar stream, grouping members by webdataset key."""
     from webdataset import gopen
 
-    stream = gopen(url[len("file:"):] if url.startswith("file:") else url, "rb")
+    stream = gopen(url, "rb")
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
-            key, image, label = None, None, None
+            key, sample = None, {}
             for member in tar:
                 if not member.isfile():
                     continue
-                base = os.path.basename(member.name)
-                k, _, ext = base.partition(".")
+                k, _, ext = os.path.basename(member.name).partition(".")
                 if k != key:
                     if key is not None:
-                        yield _complete(key, image, label, url)
-                    key, image, label = k, None, None
-                data = tar.extractfile(member).read()
-                if ext == "cls":
-                    label = int(data.decode().strip())
-                else:
-                    image = data
+                        yield _complete(key, sample, url)
+                    key, sample = k, {}
+                sample[ext if ext in ("cls", "path") else "image"] = tar.extractfile(member).read()
             if key is not None:
-                yield _complete(key, image, label, url)
+                yield _complete(key, sample, url)
     finally:
         stream.close()
 
 
-def _complete(key, image, label, url):
-    if image is None or label is None:
-        raise DatasetLayoutError(f"shard {url}: sample '{key}' lacks its image or its .cls label")
-    return key, image, label
+def _complete(key, sample, url):
+    """(name, image bytes, label) of one sample; its name is its folder-layout path when known."""
+    if "image" not in sample or "cls" not in sample:
+        raise DatasetLayoutError(f"shard {url}: sample '{key}' lacks its image or its .cls label (truncated?)")
+    try:
+        label = int(sample["cls"].decode().strip())
+    except ValueError:
+        raise DatasetLayoutError(f"shard {url}: sample '{key}' has a .cls that is not a class index") from None
+    name = sample["path"].decode() if "path" in sample else key
+    return name, sample["image"], label
 
 
 def shard_variants(suite, root, select=None):
@@ -131,4 +169,4 @@ def shard_variants(suite, root, select=None):
     variants = [Variant(v["name"], ShardSource(root, v["shards"], v["fingerprint"]),
                         n_expected=v.get("n_expected"), info=v.get("info", {}), resize=suite.resize)
                 for v in manifest["variants"]]
-    return suite.select_variants(variants, select) if select else variants
+    return suite.select_variants(variants, select)
