@@ -17,6 +17,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from robench.engine import ranges as R
+from robench.errors import RobenchError
 
 
 def decode_image(data):
@@ -67,6 +68,14 @@ class SliceDataset(IterableDataset):
         self.transform, self.batch_size = transform, batch_size
 
     def __iter__(self):
+        try:
+            yield from self._batches()
+        except RobenchError as e:  # damaged data (a truncated shard): passed on as itself, see make_loader
+            if get_worker_info() is None:
+                raise
+            yield e
+
+    def _batches(self):
         mine = self.ranges
         info = get_worker_info()
         if info is not None:
@@ -97,6 +106,15 @@ def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False
     dataset = SliceDataset(source, ranges, transform, batch_size)
     n_batches = -(-R.total(dataset.ranges) // batch_size)
     workers = max(0, min(workers, n_batches))
-    return DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,
-                      pin_memory=pin_memory, persistent_workers=False,
-                      prefetch_factor=2 if workers else None)
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,
+                        pin_memory=pin_memory, persistent_workers=False,
+                        prefetch_factor=2 if workers else None)
+    return _reraise_data_errors(loader)
+
+
+def _reraise_data_errors(loader):
+    """Raises a worker's RobenchError as itself: one clear line, not wrapped in a worker traceback."""
+    for item in loader:
+        if isinstance(item, RobenchError):
+            raise item
+        yield item
