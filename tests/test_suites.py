@@ -241,7 +241,7 @@ def test_imagenet_c_end_to_end_aggregates(data, tmp_path):
     assert agg["extra_mean_error"] == pytest.approx(sum(v["metrics"]["error"] for v in variants[75:]) / 20)
     assert 0 < agg["mean_error"] < 100  # corruptions do hurt the colour oracle, not everywhere
     assert agg["preprocessing"]["stored_size"] == 32 and agg["preprocessing"]["resized"] is True
-    assert {"mce", "relative_mce", "mean_error", "protocol"} <= set(agg["definitions"])
+    assert {"mce", "relative_mce", "mean_error", "protocol", "preprocessing"} <= set(agg["definitions"])
 
 
 def test_imagenet_c_subset_leaves_mce_null(data, tmp_path):

@@ -132,6 +132,8 @@ class ImageNetCSuite(Suite):
         out = metrics.aggregates(errors, clean_error, protocol)
         sizes = {v.get("image_size") for v in variant_metrics if v.get("image_size")}
         out["preprocessing"] = as_stored_preprocessing(context, sizes.pop() if len(sizes) == 1 else 224)
+        out["definitions"]["preprocessing"] = ("how the stored images reached the model: no crop; resized "
+                                               "only when the model's input size differs (then not the benchmark)")
         if out["mce"] is None:
             notes.append("mCE and the mean error need all 15 benchmark corruptions x 5 severities")
         out["notes"] = notes
