@@ -308,3 +308,12 @@ def test_fast_glass_blur_equals_imagecorruptions(tmp_path):
         expected = original.glass_blur(img, severity)
         np.random.seed(severity)
         assert np.array_equal(package.corruption_dict["glass_blur"](img, severity), expected)
+
+
+@pytest.mark.parametrize("name", ["imagenet-c", "stylized-imagenet", "imagenet-r", "imagenet-a", "imagenet-sketch",
+                                  "imagenet-v2", "imagenet-val-r200", "imagenet-val-a200"])
+def test_an_empty_root_names_itself_and_the_expected_layout(tmp_path, name):
+    with pytest.raises(DatasetLayoutError) as info:
+        get_suite(name).variants(tmp_path)
+    message = str(info.value)
+    assert str(tmp_path) in message and "expected" in message
