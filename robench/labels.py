@@ -4,15 +4,21 @@ A class index is the position of a wnid in the sorted list of the 1000 ImageNet-
 labels from the sort order of a data set's own folders is wrong for any subset (R, A, a partial
 copy of val) and is the most common cause of near-zero accuracy, so every suite goes through here.
 """
+import importlib.util
+import os
 from functools import lru_cache
-from importlib import resources
 
 from robench.errors import DatasetLayoutError
 
 
 def _read_timm_info(filename):
-    text = resources.files("timm.data").joinpath("_info", filename).read_text()
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """A file of timm's package data, found without importing timm (and so torch)."""
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("timm is not installed; robench needs its ImageNet class lists")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "_info", filename)
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
 
 
 @lru_cache(maxsize=None)
