@@ -62,7 +62,8 @@ def merge_partials(model_dir, suite_name, partials):
 
     entries = [_merged_entry([r["variants"][k] for r in records]) for k in range(len(first["variants"]))]
     out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first["model"]["name"]
-    aggregates = get_suite(first["suite"]["name"]).aggregates(entries, {"out_dir": out_dir, "model_name": model_name})
+    context = {"out_dir": out_dir, "model_name": model_name, "model": first["model"]}
+    aggregates = get_suite(first["suite"]["name"]).aggregates(entries, context)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     # The shards' own model, suite and env sections stand: they describe where the numbers were made.
     record = {**first, "created": created, "run": {**first["run"], "shard": None}, "variants": entries,

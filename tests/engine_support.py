@@ -1,0 +1,115 @@
+"""Shared by the engine tests: tiny data sets in real layouts, real `robench` processes, and
+models for tests (a colour oracle that is slow on purpose and logs what it evaluates)."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from robench.models.oracle import ColourOracle
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ORACLE = "robench.models.oracle:colour_oracle"
+SLOW_ORACLE = "engine_support:slow_oracle"
+
+
+def write_folders(root, n_images, seed=3, size=32):
+    """``root/val/<wnid>/*.JPEG``: ``n_images`` classes, one real JPEG each; returns ``root``."""
+    from robench.datasets.synth import choose_classes, write_class_folders
+
+    write_class_folders(os.path.join(root, "val"), choose_classes(n_images, seed), 1, seed=seed, size=size)
+    return root
+
+
+def write_shards(suite_name, folders, out, shard_size):
+    from robench.datasets import get_suite
+    from robench.datasets.shard_writer import write_shard_set
+
+    write_shard_set(get_suite(suite_name), folders, out, shard_size=shard_size)
+    return out
+
+
+def env(**extra):
+    """Environment of a child robench process: offline, one thread, tests/ importable."""
+    out = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    out["PYTHONPATH"] = os.pathsep.join([os.path.join(REPO, "tests"), REPO, out.get("PYTHONPATH", "")])
+    out.update({k: str(v) for k, v in extra.items()})
+    return out
+
+
+def robench_cmd(args, nproc=None):
+    """argv of ``robench ARGS``, under ``torchrun --nproc_per_node=NPROC`` when given."""
+    if nproc is None:
+        return [sys.executable, "-m", "robench", *args]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+            "-m", "robench", *args]
+
+
+def run(args, nproc=None, timeout=240, **extra_env):
+    done = subprocess.run(robench_cmd(args, nproc), env=env(**extra_env), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+    assert done.returncode == 0, f"robench {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    return done
+
+
+def in_process(args):
+    """``robench ARGS`` in this process (click's runner); returns the result, asserting success."""
+    from click.testing import CliRunner
+
+    from robench.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def comparable(record, folder=None):
+    """A record without what legitimately differs between equivalent runs: time, world size, data
+    root and (given ``folder``, the --out folder) the folder named in aggregate notes."""
+    out = {k: v for k, v in record.items() if k != "created"}
+    out["run"] = {k: v for k, v in record["run"].items() if k != "world_size"}
+    out["suite"] = {k: v for k, v in record["suite"].items() if k != "root"}
+    if folder is not None:
+        out = json.loads(json.dumps(out).replace(os.fspath(folder).rstrip("/"), "<OUT>"))
+    return out
+
+
+class SlowOracle(ColourOracle):
+    """The colour oracle, ``SLOW_ORACLE_DELAY`` seconds slower per batch, logging each batch size to
+    ``SLOW_ORACLE_LOG``: lets a test kill a run in mid-flight and count what a rerun recomputes."""
+
+    def forward(self, x):
+        time.sleep(float(os.environ.get("SLOW_ORACLE_DELAY", "0")))
+        log = os.environ.get("SLOW_ORACLE_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{x.shape[0]}\n")
+        return super().forward(x)
+
+
+def slow_oracle():
+    return SlowOracle()
+
+
+def logged_images(path):
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return sum(int(line) for line in f if line.strip())
+
+
+C_CORRUPTIONS = ["gaussian_noise", "brightness"]
+C_SELECT = ",".join(C_CORRUPTIONS)
+
+
+def write_imagenet_c(root, n_classes=3, size=32):
+    """Generated ImageNet-C folders: 2 corruptions x 5 severities = 10 variants of ``n_classes`` JPEGs."""
+    from robench.datasets.synth import write_imagenet_c as write
+
+    write(root, n_classes=n_classes, per_class=1, size=size, corruptions=C_CORRUPTIONS)
+    return root

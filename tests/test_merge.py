@@ -1,0 +1,127 @@
+"""Job arrays: `robench eval --shard i/N` writes partial records; `robench merge` sums them into the
+record (and predictions file) that one run over all the data writes, aggregates included, and
+refuses sets that are incomplete, duplicated or made under different protocols or data."""
+import os
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from engine_support import C_SELECT, ORACLE, comparable, in_process, load, write_imagenet_c
+from robench.cli import cli
+from robench.results import atomic_write_json
+
+MODEL_DIR = "colour_oracle"
+
+
+def eval_args(root, out, *extra):
+    return ["eval", "-s", "imagenet-c", "--select", C_SELECT, "-m", ORACLE, "-r", root, "-o", out,
+            "-j", "0", "-b", "2", "--no-progress", "--save-predictions", *extra]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A one-process run and the 3 shards of a job array over 4 images x 10 ImageNet-C cells."""
+    base = tmp_path_factory.mktemp("merge")
+    root = write_imagenet_c(str(base / "c"), n_classes=4)
+    single, shards = str(base / "single"), str(base / "shards")
+    in_process(eval_args(root, single))
+    for i in range(3):
+        in_process(eval_args(root, shards, "--shard", f"{i}/3"))
+    return {"root": root, "single": single, "shards": shards}
+
+
+def partial(out, i, n=3):
+    return os.path.join(out, MODEL_DIR, f"imagenet-c.shard-{i}-of-{n}.json")
+
+
+def merge(directory):
+    return CliRunner().invoke(cli, ["merge", directory])
+
+
+def copy_shards(runs, tmp_path):
+    target = str(tmp_path / "copy")
+    shutil.copytree(runs["shards"], target)
+    return target
+
+
+def test_partials_are_slices_without_aggregates(runs):
+    sizes = [[v["n_expected"] for v in load(partial(runs["shards"], i))["variants"]] for i in range(3)]
+    assert sizes == [[2] * 10, [1] * 10, [1] * 10]  # 4 images per cell split 2/1/1, unpadded
+    assert all(load(partial(runs["shards"], i))["aggregates"] == {} for i in range(3))
+
+
+def test_merge_equals_one_run(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    result = merge(out)  # the --out folder: every model in it
+    assert result.exit_code == 0, result.output
+    merged = load(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
+    single = load(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.json"))
+    assert merged["variants"] == single["variants"]
+    assert merged["aggregates"]["corruption_error"] == single["aggregates"]["corruption_error"]
+    noise = [v["metrics"]["error"] for v in merged["variants"] if v["corruption"] == "gaussian_noise"]
+    assert merged["aggregates"]["corruption_error"]["gaussian_noise"] == pytest.approx(sum(noise) / 5)
+    # notes name the output folder (e.g. where the clean record would be): the only difference
+    assert comparable(merged, out) == comparable(single, runs["single"])
+    got = pd.read_parquet(os.path.join(out, MODEL_DIR, "imagenet-c.predictions.parquet"))
+    want = pd.read_parquet(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.predictions.parquet"))
+    assert len(got) == 40
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_merge_of_one_model_folder(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    result = merge(os.path.join(out, MODEL_DIR))
+    assert result.exit_code == 0, result.output
+    assert os.path.isfile(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
+
+
+def test_missing_shard_is_an_error(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    os.unlink(partial(out, 1))
+    result = merge(out)
+    assert result.exit_code == 2
+    assert "shard(s) 1/3 of imagenet-c are missing" in result.output
+    assert not os.path.exists(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
+
+
+def test_duplicated_shard_is_an_error(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    shutil.copy(partial(out, 0), partial(out, 2))  # shard 0 twice, shard 2 gone
+    result = merge(out)
+    assert result.exit_code == 2
+    assert "holds shard [0, 3] but its name says 2/3" in result.output
+
+
+def test_shards_of_two_job_arrays_are_an_error(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    record = load(partial(out, 0))
+    record["run"]["shard"] = [0, 2]
+    atomic_write_json(partial(out, 0, 2), record)
+    result = merge(out)
+    assert result.exit_code == 2
+    assert "job arrays of different sizes (of-2, of-3)" in result.output
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("protocol_hash", "0" * 16, "differ in protocol_hash"),
+    ("fingerprint", "f" * 16, "differ in data fingerprint"),
+])
+def test_shards_that_disagree_are_an_error(runs, tmp_path, field, value, words):
+    out = copy_shards(runs, tmp_path)
+    record = load(partial(out, 2))
+    if field == "fingerprint":
+        record["suite"]["fingerprint"] = value
+    else:
+        record[field] = value
+    atomic_write_json(partial(out, 2), record)
+    result = merge(out)
+    assert result.exit_code == 2
+    assert words in result.output and "imagenet-c.shard-2-of-3.json" in result.output
+
+
+def test_nothing_to_merge_says_what_to_do(tmp_path):
+    result = merge(str(tmp_path))
+    assert result.exit_code == 2
+    assert "robench eval ... --shard i/N" in result.output
