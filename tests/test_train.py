@@ -3,15 +3,12 @@
 Data is generated in the real layouts (JPEG wnid folders; the DDP run reads train/ from real tar
 shards) and the model is the toy ``test_robust_resnet`` at 64 px, so each run takes seconds.
 """
-import hashlib
-import io
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
-import tarfile
 import time
 
 import pytest
@@ -20,7 +17,7 @@ import torch
 from robench.train import TrainConfig, get_recipe, train
 
 MODEL = "test_robust_resnet"
-N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 10, 16, 3
+N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 10, 8, 3
 
 
 def _env(**extra):
@@ -29,7 +26,7 @@ def _env(**extra):
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    """ROOT/train/<wnid>/*.JPEG (10 x 16) and ROOT/val/<wnid>/*.JPEG (10 x 3)."""
+    """ROOT/train/<wnid>/*.JPEG (10 x 8) and ROOT/val/<wnid>/*.JPEG (10 x 3)."""
     from robench.datasets.synth import choose_classes, write_class_folders
 
     root = tmp_path_factory.mktemp("train-data")
@@ -37,31 +34,6 @@ def data_root(tmp_path_factory):
     write_class_folders(str(root / "train"), labels, TRAIN_PER_CLASS, seed=1, size=64, name_prefix="train")
     write_class_folders(str(root / "val"), labels, VAL_PER_CLASS, seed=2, size=64)
     return root
-
-
-def write_shards(folder_root, out, per_shard=64):
-    """Packs ``folder_root/<wnid>/*`` into robench tar shards (image + .cls) with a manifest."""
-    from robench.labels import label_of
-
-    samples = [(w, f) for w in sorted(os.listdir(folder_root)) for f in sorted(os.listdir(folder_root / w))]
-    os.makedirs(out)
-    shards = []
-    for start in range(0, len(samples), per_shard):
-        name = f"{len(shards):06d}.tar"
-        with tarfile.open(out / name, "w") as tar:
-            for wnid, file in samples[start:start + per_shard]:
-                key = f"{wnid}__{file.rsplit('.', 1)[0]}"
-                for ext, data in (("jpeg", (folder_root / wnid / file).read_bytes()),
-                                  ("cls", str(label_of(wnid, wnid)).encode())):
-                    info = tarfile.TarInfo(f"{key}.{ext}")
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-        shards.append({"url": name, "count": len(samples[start:start + per_shard]),
-                       "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest()})
-    manifest = {"format": "robench-shards", "version": 1, "suite": "imagenet",
-                "variants": [{"name": "imagenet/train", "info": {}, "n_expected": len(samples),
-                              "fingerprint": "test", "shards": shards}]}
-    (out / "manifest.json").write_text(json.dumps(manifest))
 
 
 def read_log(run_dir):
@@ -149,10 +121,40 @@ def test_loss_goes_down_on_a_fixed_batch(data_root):
     scheduler.step(1)  # the peak lr (epoch 0 is the warm-up start)
     dataset = TrainDataset(train_reader(data_root), train_transform(recipe, net.pretrained_cfg))
     torch.manual_seed(0)
-    images, labels = default_collate([dataset[i] for i in range(0, len(dataset), 8)])
+    images, labels = default_collate([dataset[i] for i in range(0, len(dataset), 4)])
     assert len(labels.unique()) == N_CLASSES
     losses = [train_step(parts, images, labels).item() for _ in range(25)]
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_train_shards_read_the_same_samples_as_the_folders(data_root, tmp_path):
+    from robench.train.data import pack_train_split, train_reader
+
+    folders = train_reader(data_root)
+    pack_train_split(data_root / "train", tmp_path / "train", shard_size=7)
+    packed = train_reader(tmp_path)
+    assert len(packed.paths) == math.ceil(N_CLASSES * TRAIN_PER_CLASS / 7)
+    assert len(packed) == len(folders) == N_CLASSES * TRAIN_PER_CLASS
+    for i in reversed(range(len(folders))):  # random access, not a stream
+        assert packed.read(i) == folders.read(i)
+
+
+def test_cli_user_errors_are_one_line(data_root, tmp_path):
+    from click.testing import CliRunner
+
+    from robench.cli import cli
+
+    base = ["train", "--model", MODEL, "--root", str(data_root), "--recipe", "demo", "--out", str(tmp_path / "r")]
+    cases = [(["--set", "mixpu=0"], "recipe has no field 'mixpu'. Did you mean mixup"),
+             (["--root", str(tmp_path)], "has no train/ folder"),
+             (["--model", "test_robust_resnt"], "Did you mean test_robust_resnet"),
+             (["--eval-suites", "imagenet-c"], "add --eval-roots imagenet-c=PATH"),
+             (["-b", "3", "--set", "mixup=0.8"], "even per-device batch")]
+    for extra, message in cases:
+        result = CliRunner().invoke(cli, base + extra)
+        assert result.exit_code == 2 and message in result.output, (extra, result.output)
+        assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "r" / "latest.pth").exists()
 
 
 def _config(root, out, **kw):
@@ -176,7 +178,7 @@ def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
     saved = torch.load(broken / "latest.pth", weights_only=True)["epoch"]
     assert 1 <= saved < 3 and len(read_log(broken)) >= saved
 
-    train(_config(data_root, broken))
+    train(_config(data_root, broken, eval_suites=()))
     a, b = read_log(whole), read_log(broken)
     assert [r["epoch"] for r in b] == [0, 1, 2]
     assert [r["lr"] for r in b] == [r["lr"] for r in a]
@@ -195,14 +197,10 @@ def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
     ckpt = torch.load(whole / "best.pth", weights_only=True)
     assert {"model", "optimizer", "scheduler", "scaler", "rng", "arch", "model_kwargs"} <= set(ckpt)
 
-
-def test_resuming_with_another_recipe_is_refused(data_root, tmp_path):
     from robench.errors import RobenchError
 
-    train(TrainConfig(MODEL, str(data_root), str(tmp_path), recipe="demo", overrides={"epochs": 1},
-                      batch_size=16, workers=0, progress=False, eval_suites=()))
-    with pytest.raises(RobenchError, match=r"different recipe \(epochs 1 -> 2\)"):
-        train(TrainConfig(MODEL, str(data_root), str(tmp_path), recipe="demo", overrides={"epochs": 2},
+    with pytest.raises(RobenchError, match=r"different recipe \(epochs 3 -> 4\)"):
+        train(TrainConfig(MODEL, str(data_root), str(whole), recipe="demo", overrides={"epochs": 4},
                           batch_size=16, workers=0, progress=False))
 
 
@@ -211,8 +209,10 @@ def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
     from robench.engine import EvalOptions, evaluate
     from robench.models import load_model
 
+    from robench.train.data import pack_train_split
+
     root = tmp_path / "root"
-    write_shards(data_root / "train", root / "train")
+    pack_train_split(data_root / "train", root / "train", shard_size=32)
     os.symlink(data_root / "val", root / "val")
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "robench",
@@ -227,8 +227,8 @@ def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
     for line in log:
         assert len(line["weights_sha256"]) == 2 and len(set(line["weights_sha256"])) == 1
         assert line["val_images"] == line["ema_val_images"] == N_CLASSES * VAL_PER_CLASS
-    # 160 images, x3 repeats, each rank takes 160 / 2 = 80 a epoch: 10 steps of 2 x 8
-    assert [r["images"] for r in log] == [160, 160]
+    # 80 images, x3 repeats, each rank takes 80 / 2 = 40 an epoch: 5 steps of 2 x 8
+    assert [r["images"] for r in log] == [80, 80]
     recipe = json.loads((out / "recipe.json").read_text())
     assert (recipe["global_batch"], recipe["repeated_aug"], recipe["mixup"]) == (16, 3, 0.8)
     peak = 3.2e-2 * 16 / 512

@@ -68,29 +68,39 @@ class ShardReader:
 
 
 def index_shard(path, expected):
-    """[(key, offset, size, label)] of one tar shard, reading headers and the small .cls members."""
-    rows, pending = [], {}
+    """[(name, offset, size, label)] of one tar shard: headers and the small .cls/.path members only.
+
+    Members are grouped by webdataset key as ``robench.datasets.shards`` reads them; ``name`` is
+    the sample's folder-layout path when the shard records it (``.path``), else its key.
+    """
+    rows, key, sample = [], None, {}
     try:
         with tarfile.open(path, "r:") as tar:
             for member in tar:
                 if not member.isfile():
                     continue
-                key, _, ext = os.path.basename(member.name).partition(".")
-                entry = pending.setdefault(key, {})
-                if ext == "cls":
-                    entry["label"] = int(tar.extractfile(member).read().decode().strip())
+                k, _, ext = os.path.basename(member.name).partition(".")
+                if k != key:
+                    if key is not None:
+                        rows.append(_index_row(path, key, sample))
+                    key, sample = k, {}
+                if ext in ("cls", "path"):
+                    sample[ext] = tar.extractfile(member).read().decode().strip()
                 else:
-                    entry["image"] = (member.offset_data, member.size)
-                if "label" in entry and "image" in entry:
-                    rows.append((key, *entry.pop("image"), entry.pop("label")))
-                    del pending[key]
-    except (tarfile.TarError, OSError, ValueError) as e:
+                    sample["image"] = (member.offset_data, member.size)
+            if key is not None:
+                rows.append(_index_row(path, key, sample))
+    except (tarfile.TarError, OSError) as e:
         raise DatasetLayoutError(f"shard {path} is damaged or unreadable ({e})") from None
-    if pending or len(rows) != expected:
-        raise DatasetLayoutError(
-            f"shard {path} holds {len(rows)} complete samples but the manifest says {expected}"
-            + (f"; incomplete: {', '.join(sorted(pending)[:3])}" if pending else ""))
+    if len(rows) != expected:
+        raise DatasetLayoutError(f"shard {path} holds {len(rows)} samples but the manifest says {expected}")
     return rows
+
+
+def _index_row(path, key, sample):
+    if "image" not in sample or not sample.get("cls", "").isdigit():
+        raise DatasetLayoutError(f"shard {path}: sample '{key}' lacks its image or a numeric .cls label")
+    return (sample.get("path", key), *sample["image"], int(sample["cls"]))
 
 
 def shard_reader(directory):
@@ -109,6 +119,21 @@ def shard_reader(directory):
     if not index:
         raise DatasetLayoutError(f"shard set {directory} holds no samples (expected {TRAIN_LAYOUT})")
     return ShardReader(directory, paths, index)
+
+
+def pack_train_split(train_dir, out, shard_size=1000, progress=False):
+    """Packs ``train_dir/<wnid>/*`` into a shard set at ``out`` with robench's shard writer (bytes
+    unchanged); ``out`` can then be ``ROOT/train``. Returns the manifest path."""
+    from robench.datasets.base import Suite, Variant
+    from robench.datasets.shard_writer import write_shard_set
+
+    class TrainSplit(Suite):
+        name, layout = "imagenet-train", TRAIN_LAYOUT
+
+        def scan(self, root, select=None):
+            return [Variant("imagenet/train", scan_wnid_folders(root, what=TRAIN_LAYOUT))]
+
+    return write_shard_set(TrainSplit(), train_dir, out, shard_size=shard_size, progress=progress)
 
 
 def train_reader(root):

@@ -40,6 +40,8 @@ def build_model(arch, recipe, seed):
     """A freshly initialised timm model, and the kwargs that rebuild it for evaluation."""
     import timm
 
+    import robench.models.robust_resnet  # noqa: F401  (registers them even if timm was found, not loaded, before)
+
     if not timm.is_model(arch):
         import difflib
 
