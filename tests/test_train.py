@@ -20,8 +20,18 @@ MODEL = "test_robust_resnet"
 N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 10, 8, 3
 
 
-def _env(**extra):
-    return {**os.environ, "HF_HUB_OFFLINE": "1", **extra}
+def _env():
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread here and in the subprocesses: the same float sums in every run (bitwise
+    resume check) and no spinning OpenMP threads on a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +76,9 @@ def test_paper_preset_builds_the_timm_parts_it_names():
     recipe = get_recipe("deit-300ep")
     net, kwargs = build_model(MODEL, recipe, seed=0)
     assert kwargs == {"pretrained_cfg_overlay": {"input_size": (3, 224, 224)}}
+    from timm.layers import DropPath
+
+    assert max(m.drop_prob for m in net.modules() if isinstance(m, DropPath)) == pytest.approx(0.1)
     parts, scheduler, total = build_parts(net, recipe, TrainConfig(MODEL, "", ""), Runtime(torch.device("cpu")))
     assert total == 300 and isinstance(parts.optimizer, torch.optim.AdamW)
     decay = {g["weight_decay"]: sum(p.numel() for p in g["params"]) for g in parts.optimizer.param_groups}
@@ -145,8 +158,11 @@ def test_cli_user_errors_are_one_line(data_root, tmp_path):
     from robench.cli import cli
 
     base = ["train", "--model", MODEL, "--root", str(data_root), "--recipe", "demo", "--out", str(tmp_path / "r")]
+    (tmp_path / "no-val").mkdir()
+    os.symlink(data_root / "train", tmp_path / "no-val" / "train")
     cases = [(["--set", "mixpu=0"], "recipe has no field 'mixpu'. Did you mean mixup"),
              (["--root", str(tmp_path)], "has no train/ folder"),
+             (["--root", str(tmp_path / "no-val")], "has no val/ folder"),
              (["--model", "test_robust_resnt"], "Did you mean test_robust_resnet"),
              (["--eval-suites", "imagenet-c"], "add --eval-roots imagenet-c=PATH"),
              (["-b", "3", "--set", "mixup=0.8"], "even per-device batch")]
@@ -220,7 +236,7 @@ def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
            "-b", "8", "-j", "1", "--no-progress", "--ema", "--name", "ddp"]
     for setting in ("repeated_aug=3", "mixup=0.8", "cutmix=1.0", "reprob=0.25", "auto_augment=rand-m9-mstd0.5-inc1"):
         cmd += ["--set", setting]
-    done = subprocess.run(cmd, env=_env(OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=240)
+    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     log = read_log(out)
     assert [r["epoch"] for r in log] == [0, 1]

@@ -152,6 +152,16 @@ def val_root(root):
     return val if shards.is_shard_root(val) else os.fspath(root)
 
 
+def check_val(root):
+    """Fails before training, not after the first epoch, when ROOT/val is missing or unreadable."""
+    from robench.datasets import get_suite
+
+    if not os.path.isdir(os.path.join(os.fspath(root), "val")):
+        raise DatasetLayoutError(f"training root {root} has no val/ folder (expected ROOT/val/<wnid>/*.JPEG "
+                                 "or a shard set in ROOT/val); validation needs it")
+    return get_suite("imagenet").variants(val_root(root))
+
+
 class TrainDataset(Dataset):
     def __init__(self, reader, transform):
         self.reader, self.transform = reader, transform

@@ -5,6 +5,7 @@ create_scheduler_v2, SoftTargetCrossEntropy, ModelEmaV3); this module wires them
 to torchrun (global batch = per-device batch x world, lr scaled by global batch / 512), to
 checkpoints with auto-resume, and to the evaluation engine for validation and the final records.
 """
+import glob
 import json
 import os
 import shutil
@@ -15,7 +16,8 @@ import torch
 from robench.engine.runtime import init_runtime
 from robench.errors import ModelSpecError, RobenchError
 from robench.train import checkpoint as ckpts
-from robench.train.data import TrainDataset, make_sampler, make_train_loader, train_reader, train_transform, val_root
+from robench.train.data import (TrainDataset, check_val, make_sampler, make_train_loader, train_reader,
+                                train_transform, val_root)
 from robench.train.loop import StepParts, train_one_epoch
 from robench.train.recipes import differences, get_recipe, training_info, with_overrides
 from robench.train.validate import evaluate_final, run_name, validate
@@ -142,6 +144,7 @@ def train(config):
     run_dir = os.fspath(config.out)
     eval_roots = _final_eval_roots(config)
     reader = train_reader(config.root)
+    check_val(config.root)
     net, model_kwargs = build_model(config.model, recipe, config.seed)
     net.to(runtime.device)
     if config.channels_last:
@@ -192,6 +195,8 @@ def _resume(config, run_dir, recipe, parts, scheduler, runtime):
     if runtime.is_main:
         from robench.results import atomic_write_json
 
+        for stale in glob.glob(os.path.join(run_dir, ".tmp-*.pth")):  # left by a kill mid-write
+            os.unlink(stale)
         atomic_write_json(os.path.join(run_dir, "recipe.json"), recipe.to_json())
         _trim_log(os.path.join(run_dir, "log.jsonl"), start)
     runtime.barrier()
