@@ -11,7 +11,6 @@ read with ``pread``, so folders and shards are the same map-style dataset.
 import os
 import tarfile
 
-import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from robench.datasets import shards

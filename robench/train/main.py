@@ -5,6 +5,7 @@ create_scheduler_v2, SoftTargetCrossEntropy, ModelEmaV3); this module wires them
 to torchrun (global batch = per-device batch x world, lr scaled by global batch / 512), to
 checkpoints with auto-resume, and to the evaluation engine for validation and the final records.
 """
+import dataclasses
 import glob
 import json
 import os
@@ -104,15 +105,18 @@ def build_parts(net, recipe, config, runtime):
 def check_resume(ckpt, path, recipe):
     """Continuing another experiment silently would mix two recipes in one run: refuse, naming fields."""
     stored = ckpt.get("recipe") or {}
-    changed = differences(recipe, type(recipe)(**_as_fields(stored)))
-    if stored.get("name") != recipe.name or changed:
-        detail = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()) or f"recipe {stored.get('name')}"
+    changed = differences(recipe, dataclasses.replace(recipe, **_as_fields(stored, recipe)))
+    if stored.get("name") != recipe.name:
+        changed = {"recipe": [stored.get("name"), recipe.name], **changed}
+    if changed:
+        detail = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items())
         raise RobenchError(f"{path} was trained with a different recipe ({detail}); pass the same options "
                            "(e.g. the same global batch via --batch-size) or a new --out")
 
 
-def _as_fields(stored):
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+def _as_fields(stored, recipe):
+    known = {f.name for f in dataclasses.fields(recipe)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in known}
 
 
 def sync_buffers(modules, runtime):
