@@ -228,7 +228,8 @@ def _announce(config, recipe, runtime, n_images, start, total_epochs):
     where = f"{runtime.world} x {runtime.device.type}" if runtime.world > 1 else runtime.device.type
     print(f"robench train: {config.model}, recipe {recipe.name}, {n_images} training images, "
           f"global batch {recipe.global_batch} ({where}), peak lr {recipe.peak_lr():.3g}, "
-          f"epochs {start}..{total_epochs}" + (f" (resumed at epoch {start})" if start else ""), flush=True)
+          + (f"all {total_epochs} epochs done, evaluating" if start >= total_epochs else
+             f"epochs {start + 1}..{total_epochs}" + (f" (resumed after epoch {start})" if start else "")), flush=True)
 
 
 def _run_epoch(epoch, total_epochs, config, recipe, runtime, parts, scheduler, sampler, loader, run_dir,
