@@ -15,21 +15,32 @@ def _register_models():
 
 
 class _RegisterWhenTimmLoads(importlib.abc.MetaPathFinder):
-    """Wraps timm's loader so that our models join its registry right after timm imports."""
+    """Wraps timm's loader so that our models join its registry right after timm executes.
+
+    It stays in place until timm is really loaded: ``importlib.util.find_spec("timm")`` (which
+    robench.labels uses to find timm's data files) asks finders without executing anything.
+    """
+
+    _searching = False
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != "timm":
+        if fullname != "timm" or self._searching:
             return None
-        sys.meta_path.remove(self)
         import importlib.util
 
-        spec = importlib.util.find_spec("timm")
+        self._searching = True
+        try:
+            spec = importlib.util.find_spec("timm")
+        finally:
+            self._searching = False
         if spec is None or spec.loader is None:
             return spec
         exec_module = spec.loader.exec_module
 
         def exec_and_register(module):
             exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             _register_models()
 
         spec.loader.exec_module = exec_and_register

@@ -122,7 +122,12 @@ def test_factory_errors():
         load_model("factories:not_a_module")
 
 
-@pytest.mark.parametrize("order", ["import robench, timm", "import timm, robench"])
+@pytest.mark.parametrize("order", [
+    "import robench, timm",
+    "import timm, robench",
+    # looking timm's data files up (importlib.util.find_spec) must not disarm the registration
+    "import robench\nfrom robench.labels import imagenet_wnids\nimagenet_wnids()\nimport timm",
+])
 def test_robust_resnets_join_timm_registry_in_either_import_order(order):
     import subprocess
     import sys
