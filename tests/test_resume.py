@@ -120,3 +120,14 @@ def test_damaged_cell_file_is_recomputed(root, reference, tmp_path, monkeypatch)
     assert logged_images(log) == N_CLASSES
     assert comparable(load(os.path.join(out, MODEL_DIR, "imagenet-c.json")), out) == \
         comparable(load(os.path.join(reference, MODEL_DIR, "imagenet-c.json")), reference)
+
+
+def test_ranges_arithmetic_behind_checkpoints():
+    assert R.from_indices([5, 2, 3, 9]) == [[2, 4], [5, 6], [9, 10]]
+    assert R.subtract([[0, 10]], [[2, 4], [5, 6], [9, 12]]) == [[0, 2], [4, 5], [6, 9]]
+    assert R.subtract([[0, 3]], []) == [[0, 3]] and R.subtract([[0, 3]], [[0, 3]]) == []
+    todo = [[0, 2], [4, 5], [6, 9]]  # 6 samples left, split among 4 workers: 2, 2, 1, 1
+    parts = [R.part(todo, i, 4) for i in range(4)]
+    assert parts == [[[0, 2]], [[4, 5], [6, 7]], [[7, 8]], [[8, 9]]]
+    assert R.part([[0, 1]], 2, 3) == []  # more workers than samples: empty, never padded
+    assert R.contiguous_slice(13, 2, 3) == (9, 13) and R.contiguous_slice(1, 2, 3) == (1, 1)

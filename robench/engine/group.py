@@ -32,7 +32,7 @@ class GroupRun:
         if saved and all(s is not None and s.done == saved[0].done for s in saved):
             self.done = saved[0].done
             self.metrics = [ClassificationMetrics(s.state) for s in saved]
-            self.skipped = [list(s.skipped) for s in saved][0]
+            self.skipped = list(saved[0].skipped)  # skipped files are the same for every model
             self.rows = [s.rows for s in saved]
         else:
             self.done = []
@@ -82,11 +82,11 @@ class GroupRun:
 
     def _forward(self, batch, norms, autocast, scorer):
         opts = self.options
-        images = batch.images.to(self.runtime.device, non_blocking=True).float()
+        layout = torch.channels_last if opts.channels_last else torch.contiguous_format
+        images = batch.images.to(self.runtime.device, non_blocking=True)
+        images = images.to(dtype=torch.float32, memory_format=layout)  # one pass: cast and layout
         for plan, metrics, rows, (mean, std) in zip(self.members, self.metrics, self.rows, norms):
-            x = (images - mean) / std
-            if opts.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = torch.sub(images, mean).div_(std)  # a fresh input per model: models may write to it
             with autocast:
                 logits = plan.forward(x)
             scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
