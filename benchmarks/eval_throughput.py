@@ -49,13 +49,20 @@ def timed(fn):
     return time.perf_counter() - wall, cpu_seconds() - cpu
 
 
-def plain_loop(model, root, batch_size, workers, channels_last):
-    """What timm's validate.py does, minus its metrics bookkeeping."""
-    from timm.data import create_transform, resolve_data_config
+def plain_dataset(loaded, root):
+    """ImageFolder with timm's eval transform for the model's data config (what validate.py builds)."""
+    from timm.data import create_transform
     from torchvision.datasets import ImageFolder
 
-    config = resolve_data_config({}, model=model)
-    dataset = ImageFolder(os.path.join(root, "val"), transform=create_transform(**config, is_training=False))
+    config = {k: loaded.data_config[k] for k in ("input_size", "interpolation", "mean", "std", "crop_pct",
+                                                 "crop_mode")}
+    return ImageFolder(os.path.join(root, "val"), transform=create_transform(**config, is_training=False))
+
+
+def plain_loop(loaded, root, batch_size, workers, channels_last):
+    """What timm's validate.py does, minus its metrics bookkeeping."""
+    model = loaded.module
+    dataset = plain_dataset(loaded, root)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=workers, shuffle=False)
     correct = 0
     with torch.no_grad():
@@ -64,6 +71,25 @@ def plain_loop(model, root, batch_size, workers, channels_last):
                 images = images.contiguous(memory_format=torch.channels_last)
             correct += (model(images).argmax(1) == labels).sum().item()
     return correct
+
+
+def plain_data(loaded, root, batch_size, workers):
+    """The plain loop's input pipeline alone: decode, resize, crop, float ToTensor + Normalize."""
+    for _ in torch.utils.data.DataLoader(plain_dataset(loaded, root), batch_size=batch_size, num_workers=workers):
+        pass
+
+
+def robench_data(loaded, root, batch_size, workers):
+    """robench's input pipeline alone, as a CPU run uses it (normalised in the workers)."""
+    from robench.datasets import get_suite
+    from robench.engine.data import make_loader
+    from robench.models.preprocess import build_transform, normaliser, pixel_key
+
+    variant = get_suite("imagenet").variants(root)[0]
+    norm = normaliser(loaded.data_config, torch.device("cpu"))
+    transform = build_transform(pixel_key(loaded.data_config))
+    for _ in make_loader(variant.source, [[0, len(variant)]], transform, batch_size, workers, norm=norm):
+        pass
 
 
 def robench_run(loaded, root, batch_size, workers, channels_last):
@@ -103,11 +129,13 @@ def main():
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--model", default="resnet18@random")
+    parser.add_argument("--input-size", type=int, help="override the model's input size (both loops)")
     parser.add_argument("--models", type=int, default=1, help="also time N models in one pass vs N runs")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--channels-last", action="store_true", help="for both loops")
+    parser.add_argument("--data-only", action="store_true", help="time the input pipelines alone, no model")
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "robench-bench-data"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -119,17 +147,26 @@ def main():
           f"torch threads {torch.get_num_threads()}, channels_last {args.channels_last}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     cl = args.channels_last
-    one = load_model(args.model)
+    overrides = {"input_size": args.input_size}
+    one = load_model(args.model, **overrides)
     if cl:
         one.module.to(memory_format=torch.channels_last)
+    if args.data_only:
+        runs_r, runs_p = compare(lambda: robench_data(one, args.data, args.batch_size, args.workers),
+                                 lambda: plain_data(one, args.data, args.batch_size, args.workers),
+                                 args.repeats)
+        r_best, r_median, _ = report("robench input pipeline", runs_r, n)
+        p_best, p_median, _ = report("plain input pipeline", runs_p, n)
+        print(f"robench / plain: {r_best / p_best:.2f}x (best), {r_median / p_median:.2f}x (median)")
+        return
     runs_r, runs_p = compare(lambda: robench_run([one], args.data, args.batch_size, args.workers, cl),
-                             lambda: plain_loop(one.module, args.data, args.batch_size, args.workers, cl),
+                             lambda: plain_loop(one, args.data, args.batch_size, args.workers, cl),
                              args.repeats)
     r_best, r_median, _ = report("robench, 1 model", runs_r, n)
     p_best, p_median, _ = report("plain loop, 1 model", runs_p, n)
     print(f"robench / plain: {r_best / p_best:.2f}x (best), {r_median / p_median:.2f}x (median)")
     if args.models > 1:
-        many = [load_model(f"m{i}={args.model}") for i in range(args.models)]
+        many = [load_model(f"m{i}={args.model}", **overrides) for i in range(args.models)]
         if cl:
             for m in many:
                 m.module.to(memory_format=torch.channels_last)

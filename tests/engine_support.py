@@ -21,11 +21,12 @@ def write_folders(root, n_images, seed=3, size=32):
     return root
 
 
-def write_shards(suite_name, folders, out, shard_size):
+def write_shards(suite_name, folders, out, shard_size, select=None):
+    """The suite's folders under ``folders`` packed as tar shards of ``shard_size`` at ``out``."""
     from robench.datasets import get_suite
     from robench.datasets.shard_writer import write_shard_set
 
-    write_shard_set(get_suite(suite_name), folders, out, shard_size=shard_size)
+    write_shard_set(get_suite(suite_name), folders, out, shard_size=shard_size, select=select)
     return out
 
 

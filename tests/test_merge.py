@@ -125,3 +125,19 @@ def test_nothing_to_merge_says_what_to_do(tmp_path):
     result = merge(str(tmp_path))
     assert result.exit_code == 2
     assert "robench eval ... --shard i/N" in result.output
+
+
+def test_merge_on_tar_shards_equals_one_run(runs, tmp_path):
+    """The same job array over the data packed as tar shards of 3 (shard slices cross tar files)."""
+    from engine_support import write_shards
+
+    packed = write_shards("imagenet-c", runs["root"], str(tmp_path / "packed"), shard_size=3,
+                          select=C_SELECT.split(","))
+    out = str(tmp_path / "out")
+    for i in range(3):
+        in_process(eval_args(packed, out, "--shard", f"{i}/3"))
+    assert merge(out).exit_code == 0
+    merged = load(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
+    single = load(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.json"))
+    assert merged["variants"] == single["variants"]
+    assert comparable(merged, out) == comparable(single, runs["single"])

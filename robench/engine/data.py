@@ -3,7 +3,9 @@
 The slice is a list of index ranges (one range, or what an interrupted run left to do). Each
 worker takes a contiguous part of it, so folders and tar shards alike are read once, in order,
 and batches are collated in the worker as uint8 (one shared-memory tensor per batch crosses the
-process boundary, not one per image). Every batch carries the variant-level index of each sample,
+process boundary, not one per image). For a CPU run whose models share one normalisation, the
+workers also normalise (the same two tensor ops the main process would run, so the same numbers):
+the main process then only runs models. Every batch carries the variant-level index of each sample,
 which is what checkpoints record and predictions are sorted by. A file that fails to decode
 travels to the main process as a "bad" item: the engine then stops with the file's name, or
 counts it with --skip-bad-images.
@@ -29,7 +31,7 @@ def decode_image(data):
 
 @dataclass
 class Batch:
-    images: torch.Tensor  # uint8, N x 3 x H x W (the decodable samples)
+    images: torch.Tensor  # uint8 N x 3 x H x W (the decodable samples), or float when normalised
     labels: torch.Tensor  # 1k class index per image
     keys: List[str]
     indices: List[int]  # position of each image in its variant
@@ -48,12 +50,19 @@ class Batch:
         return self
 
 
-def collate(items):
-    """(index, key, label, image or None, reason or None) items -> Batch."""
+def normalise(images, mean, std):
+    """uint8 batch -> model input; the main process and the workers both use exactly this."""
+    return torch.sub(images, mean).div_(std)
+
+
+def collate(items, norm=None):
+    """(index, key, label, image or None, reason or None) items -> Batch; ``norm``: (mean, std)."""
     good = [it for it in items if it[4] is None]
     bad = [(it[0], it[1], it[4]) for it in items if it[4] is not None]
     if good:
         images = torch.stack([torch.as_tensor(it[3]) for it in good])
+        if norm is not None:
+            images = normalise(images, *norm)
     else:
         images = torch.empty(0, 3, 1, 1, dtype=torch.uint8)
     labels = torch.tensor([it[2] for it in good], dtype=torch.long)
@@ -63,9 +72,9 @@ def collate(items):
 class SliceDataset(IterableDataset):
     """Yields collated batches of the samples in ``ranges`` (this worker's contiguous part)."""
 
-    def __init__(self, source, ranges, transform, batch_size):
+    def __init__(self, source, ranges, transform, batch_size, norm=None):
         self.source, self.ranges = source, R.normalise(ranges)
-        self.transform, self.batch_size = transform, batch_size
+        self.transform, self.batch_size, self.norm = transform, batch_size, norm
 
     def __iter__(self):
         try:
@@ -85,10 +94,10 @@ class SliceDataset(IterableDataset):
             for offset, (key, data, label) in enumerate(self.source.iter_range(start, stop)):
                 items.append(self._item(start + offset, key, data, label))
                 if len(items) == self.batch_size:
-                    yield collate(items)
+                    yield collate(items, self.norm)
                     items = []
         if items:
-            yield collate(items)
+            yield collate(items, self.norm)
 
     def _item(self, index, key, data, label):
         try:
@@ -101,9 +110,9 @@ def _as_is(batch):
     return batch
 
 
-def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False):
-    """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es."""
-    dataset = SliceDataset(source, ranges, transform, batch_size)
+def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False, norm=None):
+    """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es (normalised with ``norm``)."""
+    dataset = SliceDataset(source, ranges, transform, batch_size, norm)
     n_batches = -(-R.total(dataset.ranges) // batch_size)
     workers = max(0, min(workers, n_batches))
     loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,

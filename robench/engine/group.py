@@ -2,12 +2,13 @@
 
 The group resumes from the members' checkpoints when all of them stopped at the same place (any
 disagreement, e.g. a model added since, restarts this rank's slice for the group: simple and
-still exact). Batches arrive as uint8 and are normalised on the device, per model.
+still exact). Batches arrive as uint8 and are normalised on the device, per model; on the CPU,
+when the models share a normalisation, the DataLoader workers do it (same ops, same numbers).
 """
 import torch
 
 from robench.engine import checkpoint, ranges as R
-from robench.engine.data import make_loader
+from robench.engine.data import make_loader, normalise
 from robench.engine.predictions import PredictionRows
 from robench.errors import BadImageError
 from robench.metrics.classification import ClassificationMetrics
@@ -51,9 +52,10 @@ class GroupRun:
         opts, device = self.options, self.runtime.device
         if not self.todo:
             return self
-        loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
-                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda")
         norms = [normaliser(p.model.data_config, device) for p in self.members]
+        in_workers = norms[0] if device.type == "cpu" and _all_equal(norms) else None
+        loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
+                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers)
         autocast = _autocast(device, opts.precision)
         new_indices, batches = [], 0
         with torch.inference_mode():
@@ -84,9 +86,12 @@ class GroupRun:
         opts = self.options
         layout = torch.channels_last if opts.channels_last else torch.contiguous_format
         images = batch.images.to(self.runtime.device, non_blocking=True)
-        images = images.to(dtype=torch.float32, memory_format=layout)  # one pass: cast and layout
-        for plan, metrics, rows, (mean, std) in zip(self.members, self.metrics, self.rows, norms):
-            x = torch.sub(images, mean).div_(std)  # a fresh input per model: models may write to it
+        ready = images.is_floating_point()  # normalised by the workers
+        last = len(self.members) - 1
+        for k, (plan, metrics, rows, (mean, std)) in enumerate(zip(self.members, self.metrics, self.rows, norms)):
+            # every model gets its own input: a model may write to it
+            x = (images if k == last else images.clone()) if ready else normalise(images, mean, std)
+            x = x.contiguous(memory_format=layout)
             with autocast:
                 logits = plan.forward(x)
             scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
@@ -98,6 +103,10 @@ class GroupRun:
         for path, ident, metrics, rows in zip(self.paths, self.identities, self.metrics, self.rows):
             progress = checkpoint.Progress(self.done, metrics.state_dict(), self.skipped, rows)
             checkpoint.save(path, ident, progress)
+
+
+def _all_equal(norms):
+    return all(torch.equal(m, norms[0][0]) and torch.equal(s, norms[0][1]) for m, s in norms)
 
 
 def _autocast(device, precision):
