@@ -114,3 +114,16 @@ def write_imagenet_c(root, n_classes=3, size=32):
 
     write(root, n_classes=n_classes, per_class=1, size=size, corruptions=C_CORRUPTIONS)
     return root
+
+
+class VandalOracle(ColourOracle):
+    """The colour oracle, but it overwrites its input tensor after reading it (some user code does)."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        x.mul_(0.0).add_(3.0)
+        return out
+
+
+def vandal_oracle():
+    return VandalOracle()

@@ -68,3 +68,14 @@ def test_two_models_with_one_name_is_an_error(setup, tmp_path):
     result = CliRunner().invoke(cli, eval_args(root, str(tmp_path), [ORACLE, ORACLE]))
     assert result.exit_code == 2
     assert "two models share an output name" in result.output
+
+
+def test_a_model_that_writes_into_its_input_cannot_spoil_the_others(setup, tmp_path):
+    """Models that share the workers' normalised batch: the one that writes into it gets copies."""
+    root, specs = setup
+    together, alone = str(tmp_path / "together"), str(tmp_path / "alone")
+    in_process(eval_args(root, together, ["vandal=engine_support:vandal_oracle", specs["a"], specs["b"]]))
+    in_process(eval_args(root, alone, [specs["a"]]))
+    for name in ("vandal", "a", "b"):
+        got = load(os.path.join(together, name, "imagenet-c.json"))
+        assert got["variants"] == load(os.path.join(alone, "a", "imagenet-c.json"))["variants"]

@@ -10,7 +10,7 @@ import torch
 from robench.engine import checkpoint, ranges as R
 from robench.engine.data import make_loader, normalise
 from robench.engine.predictions import PredictionRows
-from robench.errors import BadImageError
+from robench.errors import BadImageError, RobenchError
 from robench.metrics.classification import ClassificationMetrics
 from robench.models.preprocess import build_transform, normaliser
 
@@ -57,18 +57,18 @@ class GroupRun:
         loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
                              opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers)
         autocast = _autocast(device, opts.precision)
+        self.writers = None  # models seen writing into their input; they get copies
         new_indices, batches = [], 0
-        with torch.inference_mode():
-            for batch in loader:
-                self._take_bad(batch)
-                if batch.indices:
-                    self._forward(batch, norms, autocast, scorer)
-                new_indices.extend(batch.all_indices())
-                bar.update(batch.size)
-                batches += 1
-                if opts.checkpoint_every and batches % opts.checkpoint_every == 0:
-                    self._checkpoint(new_indices)
-                    new_indices = []
+        for batch in loader:  # batches are made outside inference mode: their version counters work
+            self._take_bad(batch)
+            if batch.indices:
+                self._forward(batch, norms, autocast, scorer)
+            new_indices.extend(batch.all_indices())
+            bar.update(batch.size)
+            batches += 1
+            if opts.checkpoint_every and batches % opts.checkpoint_every == 0:
+                self._checkpoint(new_indices)
+                new_indices = []
         self.done = R.normalise(self.done + R.from_indices(new_indices))
         return self
 
@@ -83,20 +83,30 @@ class GroupRun:
         self.skipped.extend([i, k, r] for i, k, r in batch.bad)
 
     def _forward(self, batch, norms, autocast, scorer):
-        opts = self.options
-        layout = torch.channels_last if opts.channels_last else torch.contiguous_format
+        """Runs every model on the batch. A uint8 batch is normalised per model; a batch the workers
+        normalised is shared by the models that leave it alone. The first batch gives every model a
+        copy and notes (by version counter) which models write into their input: those keep getting
+        copies. Inputs are made outside inference mode, so that their version counters work."""
+        layout = torch.channels_last if self.options.channels_last else torch.contiguous_format
         images = batch.images.to(self.runtime.device, non_blocking=True)
-        ready = images.is_floating_point()  # normalised by the workers
-        last = len(self.members) - 1
+        shared_ok = images.is_floating_point()
+        first = self.writers is None
+        self.writers = self.writers or set()
         for k, (plan, metrics, rows, (mean, std)) in enumerate(zip(self.members, self.metrics, self.rows, norms)):
-            # every model gets its own input: a model may write to it
-            x = (images if k == last else images.clone()) if ready else normalise(images, mean, std)
-            x = x.contiguous(memory_format=layout)
-            with autocast:
-                logits = plan.forward(x)
-            scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
+            shared = shared_ok and not first and k not in self.writers
+            x = normalise(images, mean, std) if not shared_ok else (images if shared else images.clone())
+            version = x._version
+            with torch.inference_mode():
+                with autocast:
+                    logits = plan.forward(x.contiguous(memory_format=layout))
+                scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
             if rows is not None:
                 rows.add(batch.indices, batch.keys, batch.labels.numpy(), scored)
+            if x._version != version:
+                if shared:
+                    raise RobenchError(f"model {plan.model.name} wrote into its input only after the first "
+                                       "batch; evaluate it in a run of its own")
+                self.writers.add(k)
 
     def _checkpoint(self, new_indices):
         self.done = R.normalise(self.done + R.from_indices(new_indices))
