@@ -76,10 +76,15 @@ def save_image(img, path, quality=90):
         img.save(path)
 
 
-def write_imagenet(out, *, n_classes=10, per_class=5, size=64, seed=0):
-    """Clean ImageNet val layout: ``out/val/<wnid>/*.JPEG``; returns the number of images."""
+def write_imagenet(out, *, n_classes=10, per_class=5, size=64, seed=0, train_per_class=0):
+    """Clean ImageNet layout: ``out/val/<wnid>/*.JPEG`` and, with ``train_per_class``, a train split
+    ``out/train/<wnid>/*.JPEG`` of other images of the same classes; returns the number of images."""
     labels = choose_classes(n_classes, seed)
-    return write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
+    n = write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
+    if train_per_class:
+        n += write_class_folders(os.path.join(out, "train"), labels, train_per_class, seed=seed + 10_000,
+                                 size=size, name_prefix="ILSVRC2012_train")
+    return n
 
 
 def _write_styled(directory, labels, per_class, draw, name_of, *, seed, size, ext, mode="RGB", quality=90):

@@ -46,13 +46,14 @@ def load_model(spec, **data_overrides):
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
     builders = {TIMM: _build_timm, TORCHVISION: _build_torchvision, FACTORY: _build_factory,
                 CHECKPOINT: _build_from_checkpoint}
-    module, default_cfg, sha = builders[parsed.source](parsed)
+    module, default_cfg, sha, *training = builders[parsed.source](parsed)
     module.eval()
     weights = "random" if parsed.weights == "random" else ("file" if sha else _default_weights(parsed))
     from robench.models.preprocess import resolve_config
 
     config = resolve_config(module, default_cfg, data_overrides)
-    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights)
+    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights,
+                       training=training[0] if training else None)
 
 
 def _apply_weights(module, parsed):
@@ -160,7 +161,8 @@ def _build_from_checkpoint(parsed):
 
     model = timm.create_model(arch, pretrained=False, **_checkpoint_model_kwargs(raw))
     checkpoints.load_weights(model, parsed.target)
-    return model, None, checkpoints.sha256_of(parsed.target)
+    training = raw.get("training") if isinstance(raw.get("training"), dict) else None  # robench train's
+    return model, None, checkpoints.sha256_of(parsed.target), training
 
 
 def _checkpoint_model_kwargs(raw):
