@@ -7,7 +7,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: test demo install clean-demo leaderboard check-leaderboard
+.PHONY: test demo install clean-demo leaderboard check-leaderboard test-xla
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,17 @@ clean-demo:
 
 check-leaderboard: install
 	$(VENV)/bin/robench leaderboard --check --strict
+
+# The TPU path, tested on the CPU: torch_xla pins its own torch, so it gets its own venv.
+XLA_VENV := .venv-xla
+XLA_PINS := torch==2.9.0 torchvision==0.24.0 torch_xla==2.9.0
+
+$(XLA_VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(XLA_VENV)/bin/python || $(PYTHON) -m venv $(XLA_VENV)
+	$(XLA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(XLA_VENV)/bin/python -m pip install -q $(XLA_PINS)
+	$(XLA_VENV)/bin/python -m pip install -q -e '.[test,xla]' $(XLA_PINS)
+	touch $@
+
+test-xla: $(XLA_VENV)/.installed
+	PJRT_DEVICE=CPU ROBENCH_REQUIRE_XLA=1 $(XLA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_xla.py
