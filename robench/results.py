@@ -19,23 +19,34 @@ from robench.errors import RecordError
 SCHEMA_VERSION = 1
 
 
-def atomic_write_json(path, obj):
-    """Write ``obj`` as JSON so that ``path`` is either the old file or the whole new one."""
+def atomic_write(path, write, binary=False, suffix=".tmp"):
+    """Calls ``write(file)`` on a temp file beside ``path`` then renames it over ``path``, so that
+    ``path`` is always either the old file or the whole new one, even after a kill or a crash."""
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are shared like any other file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_json(path, obj):
+    """Writes ``obj`` as JSON atomically; NaN and infinity are refused, never written."""
+
+    def write(f):
+        json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
+        f.write("\n")
+
+    atomic_write(path, write, suffix=".json")
 
 
 def read_json(path):

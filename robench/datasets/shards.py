@@ -125,24 +125,34 @@ class ShardSource(Source):
                 f"shard {url} holds {seen} samples but the manifest says {shard['count']} (truncated?)")
 
 
+def group_members(tar, read_image):
+    """(key, {"image": read_image(member), "cls": bytes, "path": bytes}) per webdataset sample of
+    an open tar, members grouped by key (the file name up to its first dot), in order."""
+    key, sample = None, {}
+    for member in tar:
+        if not member.isfile():
+            continue
+        k, _, ext = os.path.basename(member.name).partition(".")
+        if k != key:
+            if key is not None:
+                yield key, sample
+            key, sample = k, {}
+        if ext in ("cls", "path"):
+            sample[ext] = tar.extractfile(member).read()
+        else:
+            sample["image"] = read_image(tar, member)
+    if key is not None:
+        yield key, sample
+
+
 def _tar_samples(url):
-    """(key, image bytes, label) from a tar stream, grouping members by webdataset key."""
+    """(key, image bytes, label) from a tar stream."""
     from webdataset import gopen
 
     stream = gopen(url, "rb")
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
-            key, sample = None, {}
-            for member in tar:
-                if not member.isfile():
-                    continue
-                k, _, ext = os.path.basename(member.name).partition(".")
-                if k != key:
-                    if key is not None:
-                        yield _complete(key, sample, url)
-                    key, sample = k, {}
-                sample[ext if ext in ("cls", "path") else "image"] = tar.extractfile(member).read()
-            if key is not None:
+            for key, sample in group_members(tar, lambda t, m: t.extractfile(m).read()):
                 yield _complete(key, sample, url)
     finally:
         stream.close()

@@ -10,7 +10,6 @@ processes were started by ``torch_xla``'s own launcher. Collectives on small Pyt
 import os
 from dataclasses import dataclass
 
-from robench.engine.ranges import contiguous_slice  # noqa: F401  (re-exported: older import path)
 from robench.errors import RobenchError
 
 

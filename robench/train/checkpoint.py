@@ -10,33 +10,20 @@ moment leaves either the previous checkpoint or the new one, never a torn file.
 import hashlib
 import os
 import random
-import tempfile
 
 import numpy as np
 import torch
 
 from robench.errors import RobenchError
+from robench.results import atomic_write
 
 LATEST, BEST = "latest.pth", "best.pth"
 FORMAT = "robench-train-checkpoint"
 
 
 def atomic_save(obj, path):
-    path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; checkpoints are shared like any output
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """torch.save through ``robench.results.atomic_write``: a kill never leaves half a checkpoint."""
+    atomic_write(path, lambda f: torch.save(obj, f), binary=True, suffix=".pth")
 
 
 def seed_everything(seed, epoch, rank):

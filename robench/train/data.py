@@ -72,23 +72,10 @@ def index_shard(path, expected):
     Members are grouped by webdataset key as ``robench.datasets.shards`` reads them; ``name`` is
     the sample's folder-layout path when the shard records it (``.path``), else its key.
     """
-    rows, key, sample = [], None, {}
     try:
         with tarfile.open(path, "r:") as tar:
-            for member in tar:
-                if not member.isfile():
-                    continue
-                k, _, ext = os.path.basename(member.name).partition(".")
-                if k != key:
-                    if key is not None:
-                        rows.append(_index_row(path, key, sample))
-                    key, sample = k, {}
-                if ext in ("cls", "path"):
-                    sample[ext] = tar.extractfile(member).read().decode().strip()
-                else:
-                    sample["image"] = (member.offset_data, member.size)
-            if key is not None:
-                rows.append(_index_row(path, key, sample))
+            rows = [_index_row(path, key, sample)
+                    for key, sample in shards.group_members(tar, lambda t, m: (m.offset_data, m.size))]
     except (tarfile.TarError, OSError) as e:
         raise DatasetLayoutError(f"shard {path} is damaged or unreadable ({e})") from None
     if len(rows) != expected:
@@ -97,9 +84,11 @@ def index_shard(path, expected):
 
 
 def _index_row(path, key, sample):
-    if "image" not in sample or not sample.get("cls", "").isdigit():
+    cls = sample.get("cls", b"").decode().strip()
+    if "image" not in sample or not cls.isdigit():
         raise DatasetLayoutError(f"shard {path}: sample '{key}' lacks its image or a numeric .cls label")
-    return (sample.get("path", key), *sample["image"], int(sample["cls"]))
+    name = sample["path"].decode().strip() if "path" in sample else key
+    return (name, *sample["image"], int(cls))
 
 
 def shard_reader(directory):
