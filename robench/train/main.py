@@ -131,16 +131,6 @@ def sync_buffers(modules, runtime):
             dist.broadcast(buffer.data, 0)
 
 
-def gather(obj, runtime):
-    if runtime.world == 1:
-        return [obj]
-    import torch.distributed as dist
-
-    parts = [None] * runtime.world
-    dist.all_gather_object(parts, obj)
-    return parts
-
-
 def train(config):
     """Runs (or resumes) a training run; returns the paths of the result records written at the end."""
     runtime = init_runtime(config.device)
@@ -250,7 +240,7 @@ def _run_epoch(epoch, total_epochs, config, recipe, runtime, parts, scheduler, s
     improved = "val_top1" in val and (best is None or val["val_top1"] > best["val_top1"])
     if improved:
         best = {"val_top1": val["val_top1"], "epoch": epoch}
-    digests = gather(ckpts.weights_digest(parts.bare), runtime)
+    digests = runtime.all_gather_objects(ckpts.weights_digest(parts.bare))
     if runtime.is_main:  # logged before the checkpoint: a resume drops the lines of epochs it redoes
         line = {"epoch": epoch, "lr": lr, **stats, **val, "seconds": time.perf_counter() - started,
                 "weights_sha256": digests, "best_epoch": best["epoch"] if best else None}
@@ -264,7 +254,7 @@ def _run_epoch(epoch, total_epochs, config, recipe, runtime, parts, scheduler, s
 
 
 def _save(epoch, config, recipe, runtime, parts, scheduler, run_dir, model_kwargs, best, *, latest, as_best):
-    rngs = gather(ckpts.rng_state(), runtime)
+    rngs = runtime.all_gather_objects(ckpts.rng_state())
     if runtime.is_main:
         info = {**training_info(recipe, epoch + 1), "optimizer_steps": parts.step, "world_size": runtime.world}
         state = ckpts.make_checkpoint(
