@@ -81,3 +81,10 @@ def test_empty_root_is_a_layout_error(tmp_path):
 def test_unknown_suite_suggests_close_names():
     with pytest.raises(RobenchError, match="Did you mean imagenet"):
         get_suite("imagenett")
+
+
+def test_select_on_clean_imagenet_is_checked_not_ignored(clean_root):
+    (variant,) = get_suite("imagenet").variants(clean_root, ["val"])
+    assert variant.name == "imagenet/val"
+    with pytest.raises(DatasetLayoutError, match="no variant matches fog"):
+        get_suite("imagenet").variants(clean_root, ["fog"])

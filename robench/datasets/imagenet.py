@@ -1,13 +1,11 @@
 """Clean ImageNet-1k validation: ``<root>/<wnid>/*.JPEG`` (or ``<root>/val/<wnid>/*.JPEG``)."""
-import os
-
 from robench.datasets.base import Suite, Variant, scan_wnid_folders
+from robench.datasets.suite_helpers import find_data_dir
 
 
 def find_val_dir(root):
     """Accept either the val folder itself or its parent (``root/val``)."""
-    val = os.path.join(root, "val")
-    return val if os.path.isdir(val) else root
+    return find_data_dir(root, ["val"])
 
 
 class ImageNetSuite(Suite):
@@ -18,4 +16,5 @@ class ImageNetSuite(Suite):
 
     def scan(self, root, select=None):
         source = scan_wnid_folders(find_val_dir(root), what=self.layout)
-        return [Variant("imagenet/val", source, n_expected=self.n_expected, info={})]
+        variants = [Variant("imagenet/val", source, n_expected=self.n_expected, info={})]
+        return self.select_variants(variants, select) if select else variants
