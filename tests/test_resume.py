@@ -54,8 +54,11 @@ def checkpointed(out):
     """Samples recorded in in-cell checkpoints (rank 0 of 1)."""
     done = 0
     for path in glob.glob(os.path.join(cells_dir(out), "*.partial-0-of-1.json")):
-        with open(path) as f:
-            done += R.total(json.load(f)["done"])
+        try:
+            with open(path) as f:
+                done += R.total(json.load(f)["done"])
+        except FileNotFoundError:  # polled while the run is alive: its cell finished and removed it
+            continue
     return done
 
 
