@@ -2,12 +2,14 @@
 
 The plain loop is built the way timm's validate.py builds one: torchvision ImageFolder, timm's
 eval transform (float ToTensor + Normalize in the workers), a DataLoader with the same batch
-size and workers, the model under no_grad. robench is called through ``robench.engine.evaluate``
-(uint8 batches normalised in the main process, one decode per preprocessing group, cells and a
-record written as usual). Both see the same generated 224px JPEGs and the same model weights.
+size and workers, the model under no_grad with torch's default threads. robench is called through
+``robench.engine.evaluate`` with its defaults (uint8 batches normalised in the workers, one decode
+per preprocessing group, forward passes of several batches side by side with one thread each,
+cells and a record written as usual). Both see the same generated 224px JPEGs and the same model
+weights.
 
-    python benchmarks/eval_throughput.py --images 600 --model resnet18@random --workers 2
-    python benchmarks/eval_throughput.py --models 4 ...   # also: 4 models in one pass vs 4 runs
+    python benchmarks/eval_throughput.py                       # a small model: 1 model, and 4 in one pass
+    python benchmarks/eval_throughput.py --model resnet18@random --input-size 96 --models 1 --images 2000
 
 Prints images/s of each and the ratios, and the CPU time (main process + DataLoader workers) per
 image, which other programs on a shared machine disturb far less than wall time. Timings of the
@@ -126,11 +128,11 @@ def report(label, runs, images):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=600)
+    parser.add_argument("--images", type=int, default=4000)
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--model", default="resnet18@random")
+    parser.add_argument("--model", default="test_robust_resnet@random", help="default: a small CNN (64 px input)")
     parser.add_argument("--input-size", type=int, help="override the model's input size (both loops)")
-    parser.add_argument("--models", type=int, default=1, help="also time N models in one pass vs N runs")
+    parser.add_argument("--models", type=int, default=4, help="also time N models in one pass vs N runs (1: skip)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)

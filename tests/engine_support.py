@@ -4,7 +4,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+
+import torch
 
 from robench.models.oracle import ColourOracle
 
@@ -127,3 +130,42 @@ class VandalOracle(ColourOracle):
 
 def vandal_oracle():
     return VandalOracle()
+
+
+class ConcurrencyProbe(ColourOracle):
+    """The colour oracle, logging how many forward passes run at once and with how many intra-op
+    threads. Its second and third calls wait for each other at a barrier: they only get through
+    if two forward passes really run side by side (else the barrier times out and the run fails)."""
+
+    barrier = None
+    lock = threading.Lock()
+    calls = active = most_active = 0
+    intra_threads = set()
+    thread_names = set()
+
+    @classmethod
+    def reset(cls):
+        cls.barrier = threading.Barrier(2, timeout=60)
+        cls.calls = cls.active = cls.most_active = 0
+        cls.intra_threads, cls.thread_names = set(), set()
+
+    def forward(self, x):
+        cls = type(self)
+        with cls.lock:
+            cls.calls += 1
+            call = cls.calls
+            cls.active += 1
+            cls.most_active = max(cls.most_active, cls.active)
+            cls.intra_threads.add(torch.get_num_threads())
+            cls.thread_names.add(threading.current_thread().name)
+        try:
+            if call in (2, 3):
+                cls.barrier.wait()
+            return super().forward(x)
+        finally:
+            with cls.lock:
+                cls.active -= 1
+
+
+def concurrency_probe():
+    return ConcurrencyProbe()

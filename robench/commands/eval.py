@@ -16,6 +16,9 @@ from robench.commands.common import echo_table, parse_list, parse_shard
 @click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
+@click.option("--threads", type=click.IntRange(1),
+              help="CPU only: batches whose forward passes run at once, one thread each "
+                   "(default: one per core). Fewer use less memory; the numbers do not change.")
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
 @click.option("--compile", "compile_models", is_flag=True, help="torch.compile the models (pays off on long runs).")
@@ -29,7 +32,7 @@ from robench.commands.common import echo_table, parse_list, parse_shard
 @click.option("--checkpoint-every", default=50, show_default=True, type=click.IntRange(0),
               help="Batches between checkpoints inside a variant (a killed run resumes there); 0: none.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def command(models, suite, root, out, select, batch_size, workers, device, precision, channels_last,
+def command(models, suite, root, out, select, batch_size, workers, device, threads, precision, channels_last,
             compile_models, shard, skip_bad_images, input_size, crop_pct, interpolation, save_predictions,
             checkpoint_every, no_progress):
     """Evaluate MODEL(s) on SUITE under ROOT; records go to OUT/<model>/<suite>.json."""
@@ -41,10 +44,11 @@ def command(models, suite, root, out, select, batch_size, workers, device, preci
     suite_obj = get_suite(suite)
     overrides = {"input_size": input_size, "crop_pct": crop_pct, "interpolation": interpolation}
     loaded = [load_model(spec, **overrides) for spec in models]
-    options = EvalOptions(batch_size=batch_size, workers=workers, device=device, precision=precision,
-                          channels_last=channels_last, compile=compile_models, skip_bad_images=skip_bad_images,
-                          shard=parse_shard(shard), save_predictions=save_predictions,
-                          checkpoint_every=checkpoint_every, progress=not no_progress)
+    options = EvalOptions(batch_size=batch_size, workers=workers, device=device, threads=threads,
+                          precision=precision, channels_last=channels_last, compile=compile_models,
+                          skip_bad_images=skip_bad_images, shard=parse_shard(shard),
+                          save_predictions=save_predictions, checkpoint_every=checkpoint_every,
+                          progress=not no_progress)
     paths = evaluate(loaded, suite_obj, root, out, select=parse_list(select), options=options)
     for path in paths:
         print_summary(read_record(path), path)

@@ -5,6 +5,8 @@ disagreement, e.g. a model added since, restarts this rank's slice for the group
 still exact). Batches arrive as uint8 and are normalised on the device, per model; on the CPU,
 when the models share a normalisation, the DataLoader workers do it (same ops, same numbers).
 """
+from collections import deque
+
 import torch
 
 from robench.engine import checkpoint, ranges as R
@@ -47,8 +49,9 @@ class GroupRun:
     def remaining(self):
         return R.total(self.todo)
 
-    def run(self, scorer, bar):
-        """Evaluates what is left of this rank's slice; checkpoints as it goes."""
+    def run(self, scorer, bar, runners):
+        """Evaluates what is left of this rank's slice; checkpoints as it goes. Forward passes go
+        to ``runners`` (several batches at once on the CPU); batches are scored in order here."""
         opts, device = self.options, self.runtime.device
         if not self.todo:
             return self
@@ -58,19 +61,36 @@ class GroupRun:
                              opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers)
         autocast = _autocast(device, opts.precision)
         self.writers = None  # models seen writing into their input; they get copies
-        new_indices, batches = [], 0
+        self.new_indices, self.batches = [], 0
+        in_flight = deque()
         for batch in loader:  # batches are made outside inference mode: their version counters work
-            self._take_bad(batch)
-            if batch.indices:
-                self._forward(batch, norms, autocast, scorer)
-            new_indices.extend(batch.all_indices())
-            bar.update(batch.size)
-            batches += 1
-            if opts.checkpoint_every and batches % opts.checkpoint_every == 0:
-                self._checkpoint(new_indices)
-                new_indices = []
-        self.done = R.normalise(self.done + R.from_indices(new_indices))
+            first = self.writers is None and bool(batch.indices)
+            job = runners.submit(self._logits, batch, norms, autocast) if batch.indices else None
+            in_flight.append((batch, job))
+            while len(in_flight) >= (1 if first else runners.count):  # the first batch runs alone
+                self._score(*in_flight.popleft(), scorer, bar)
+        while in_flight:
+            self._score(*in_flight.popleft(), scorer, bar)
+        self.done = R.normalise(self.done + R.from_indices(self.new_indices))
         return self
+
+    def _score(self, batch, job, scorer, bar):
+        """Adds a finished batch to every model's metrics (and predictions) and its undecodable
+        files to the skipped ones (or stops on them); checkpoints."""
+        self._take_bad(batch)
+        if job is not None:
+            with torch.inference_mode():
+                for logits, metrics, rows in zip(job.result(), self.metrics, self.rows):
+                    scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
+                    if rows is not None:
+                        rows.add(batch.indices, batch.keys, batch.labels.numpy(), scored)
+        self.new_indices.extend(batch.all_indices())
+        bar.update(batch.size)
+        self.batches += 1
+        every = self.options.checkpoint_every
+        if every and self.batches % every == 0:
+            self._checkpoint(self.new_indices)
+            self.new_indices = []
 
     def _take_bad(self, batch):
         if not batch.bad:
@@ -82,31 +102,30 @@ class GroupRun:
                 "fix or remove the file, or pass --skip-bad-images to skip and count such files")
         self.skipped.extend([i, k, r] for i, k, r in batch.bad)
 
-    def _forward(self, batch, norms, autocast, scorer):
-        """Runs every model on the batch. A uint8 batch is normalised per model; a batch the workers
-        normalised is shared by the models that leave it alone. The first batch gives every model a
-        copy and notes (by version counter) which models write into their input: those keep getting
-        copies. Inputs are made outside inference mode, so that their version counters work."""
+    def _logits(self, batch, norms, autocast):
+        """Every model's logits for the batch (on a runner thread). A uint8 batch is normalised per
+        model; a batch the workers normalised is shared by the models that leave it alone. The
+        first batch (run alone) gives every model a copy and notes (by version counter) which
+        models write into their input: those keep getting copies. Inputs are made outside
+        inference mode, so that their version counters work."""
         layout = torch.channels_last if self.options.channels_last else torch.contiguous_format
         images = batch.images.to(self.runtime.device, non_blocking=True)
         shared_ok = images.is_floating_point()
         first = self.writers is None
         self.writers = self.writers or set()
-        for k, (plan, metrics, rows, (mean, std)) in enumerate(zip(self.members, self.metrics, self.rows, norms)):
+        out = []
+        for k, (plan, (mean, std)) in enumerate(zip(self.members, norms)):
             shared = shared_ok and not first and k not in self.writers
             x = normalise(images, mean, std) if not shared_ok else (images if shared else images.clone())
             version = x._version
-            with torch.inference_mode():
-                with autocast:
-                    logits = plan.forward(x.contiguous(memory_format=layout))
-                scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
-            if rows is not None:
-                rows.add(batch.indices, batch.keys, batch.labels.numpy(), scored)
+            with torch.inference_mode(), autocast:
+                out.append(plan.forward(x.contiguous(memory_format=layout)))
             if x._version != version:
                 if shared:
                     raise RobenchError(f"model {plan.model.name} wrote into its input only after the first "
                                        "batch; evaluate it in a run of its own")
                 self.writers.add(k)
+        return out
 
     def _checkpoint(self, new_indices):
         self.done = R.normalise(self.done + R.from_indices(new_indices))

@@ -14,6 +14,7 @@ from robench.engine import cells
 from robench.engine.group import GroupRun
 from robench.engine.predictions import PredictionRows, write_rows
 from robench.engine.ranges import contiguous_slice
+from robench.engine.runners import Runners
 from robench.engine.runtime import init_runtime
 from robench.engine.scoring import Scorer
 from robench.models.preprocess import pixel_key
@@ -33,6 +34,7 @@ class EvalOptions:
     save_predictions: bool = False
     checkpoint_every: int = 50  # batches between in-cell checkpoints; 0: none
     progress: bool = True
+    threads: int = None  # CPU: forward passes at once, one thread each (runners.py); None: one per core
 
 
 @dataclass
@@ -80,11 +82,15 @@ def run_cells(plans, suite, variants, options, runtime=None):
         runs.append(GroupRun(variant, key, members, cell, options, runtime))
     scorer = Scorer(suite.label_subset)
     bar = _progress(sum(r.remaining for r in runs), options.progress and runtime.is_main, runtime.world)
-    for cell, run in zip(todo, runs):
-        bar.set_description(run.variant.name)
-        run.run(scorer, bar)
-        _finish(cell, run, options, runtime)
-    bar.close()
+    runners = Runners(runtime.device, options.threads, options.compile)
+    try:
+        for cell, run in zip(todo, runs):
+            bar.set_description(run.variant.name)
+            run.run(scorer, bar, runners)
+            _finish(cell, run, options, runtime)
+    finally:
+        runners.close()
+        bar.close()
     return runtime
 
 
