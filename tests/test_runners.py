@@ -38,6 +38,11 @@ def test_cpu_runs_one_pass_per_core_with_one_thread_each_and_restores(two_cores)
     runners = Runners(torch.device("cpu"), threads=3)
     assert runners.count == 3
     runners.close()
+    torch.set_num_threads(40)  # a big machine: batches in flight hold memory, so 16 unless asked
+    runners = Runners(torch.device("cpu"))
+    assert runners.count == 16 and torch.get_num_threads() == 1
+    runners.close()
+    assert torch.get_num_threads() == 40
 
 
 def test_accelerators_and_compile_run_inline_with_torch_threads(two_cores):

@@ -18,7 +18,7 @@ from robench.commands.common import echo_table, parse_list, parse_shard
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
 @click.option("--threads", type=click.IntRange(1),
               help="CPU only: batches whose forward passes run at once, one thread each "
-                   "(default: one per core). Fewer use less memory; the numbers do not change.")
+                   "(default: one per core, at most 16). Fewer use less memory; the numbers do not change.")
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
 @click.option("--compile", "compile_models", is_flag=True, help="torch.compile the models (pays off on long runs).")

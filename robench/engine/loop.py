@@ -34,7 +34,7 @@ class EvalOptions:
     save_predictions: bool = False
     checkpoint_every: int = 50  # batches between in-cell checkpoints; 0: none
     progress: bool = True
-    threads: int = None  # CPU: forward passes at once, one thread each (runners.py); None: one per core
+    threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
 
 
 @dataclass
