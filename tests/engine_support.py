@@ -1,5 +1,6 @@
 """Shared by the engine tests: tiny data sets in real layouts, real `robench` processes, and
 models for tests (a colour oracle that is slow on purpose and logs what it evaluates)."""
+import contextlib
 import json
 import os
 import subprocess
@@ -14,6 +15,17 @@ from robench.models.oracle import ColourOracle
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORACLE = "robench.models.oracle:colour_oracle"
 SLOW_ORACLE = "engine_support:slow_oracle"
+
+
+@contextlib.contextmanager
+def torch_threads(n):
+    """torch's intra-op thread count set to ``n`` for a while (tests that need a given count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def write_folders(root, n_images, seed=3, size=32):

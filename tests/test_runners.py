@@ -6,17 +6,15 @@ import pandas as pd
 import pytest
 import torch
 
-from engine_support import ConcurrencyProbe, comparable, in_process, load
+from engine_support import ConcurrencyProbe, comparable, in_process, load, torch_threads
 from robench.engine import EvalOptions, evaluate
 from robench.engine.runners import Runners
 
 
 @pytest.fixture
 def two_cores():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(2):
+        yield
 
 
 @pytest.fixture(scope="module")

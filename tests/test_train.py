@@ -14,6 +14,7 @@ import time
 import pytest
 import torch
 
+from engine_support import torch_threads
 from robench.train import TrainConfig, get_recipe, train
 
 MODEL = "test_robust_resnet"
@@ -28,10 +29,8 @@ def _env():
 def one_thread():
     """One intra-op thread here and in the subprocesses: the same float sums in every run (bitwise
     resume check) and no spinning OpenMP threads on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
