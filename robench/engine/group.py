@@ -4,6 +4,8 @@ The group resumes from the members' checkpoints when all of them stopped at the 
 disagreement, e.g. a model added since, restarts this rank's slice for the group: simple and
 still exact). Batches arrive as uint8 and are normalised on the device, per model; on the CPU,
 when the models share a normalisation, the DataLoader workers do it (same ops, same numbers).
+Forward passes go to ``runners.Runners`` (on the CPU several batches at once); metrics,
+predictions and checkpoints are updated here, batch by batch in loader order.
 """
 from collections import deque
 
@@ -112,7 +114,8 @@ class GroupRun:
         images = batch.images.to(self.runtime.device, non_blocking=True)
         shared_ok = images.is_floating_point()
         first = self.writers is None
-        self.writers = self.writers or set()
+        if first:
+            self.writers = set()
         out = []
         for k, (plan, (mean, std)) in enumerate(zip(self.members, norms)):
             shared = shared_ok and not first and k not in self.writers
