@@ -73,7 +73,7 @@ class GroupRun:
                 self._score(*in_flight.popleft(), scorer, bar)
         while in_flight:
             self._score(*in_flight.popleft(), scorer, bar)
-        self.done = R.normalise(self.done + R.from_indices(self.new_indices))
+        self._fold_scored()
         return self
 
     def _score(self, batch, job, scorer, bar):
@@ -91,8 +91,7 @@ class GroupRun:
         self.batches += 1
         every = self.options.checkpoint_every
         if every and self.batches % every == 0:
-            self._checkpoint(self.new_indices)
-            self.new_indices = []
+            self._checkpoint()
 
     def _take_bad(self, batch):
         if not batch.bad:
@@ -130,8 +129,13 @@ class GroupRun:
                 self.writers.add(k)
         return out
 
-    def _checkpoint(self, new_indices):
-        self.done = R.normalise(self.done + R.from_indices(new_indices))
+    def _fold_scored(self):
+        """Moves the indices of the batches scored since the last fold into ``done``."""
+        self.done = R.normalise(self.done + R.from_indices(self.new_indices))
+        self.new_indices = []
+
+    def _checkpoint(self):
+        self._fold_scored()
         for path, ident, metrics, rows in zip(self.paths, self.identities, self.metrics, self.rows):
             progress = checkpoint.Progress(self.done, metrics.state_dict(), self.skipped, rows)
             checkpoint.save(path, ident, progress)
