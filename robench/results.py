@@ -1,52 +1,160 @@
-"""Result records: one JSON per (model, suite), written atomically, numbers stored as numbers.
+"""Result records: one JSON per (model, suite), the one schema every writer and reader goes through.
 
-Schema (``SCHEMA_VERSION``): schema_version, robench_version, created, model{spec, name, params,
-weights, checkpoint_sha256, data_config}, suite{name, version, root, fingerprint, label_subset,
-protocol}, run{device, precision, world_size, batch_size, shard}, protocol_hash,
-variants[{name, info..., n_expected, n_seen, metrics{top1, top5, error, nll, ece}, state, skipped}],
-aggregates{...}, env{python, torch, timm, robench}. Accuracies and errors are percent (0-100).
+``Record`` is the schema in code (``SCHEMA_VERSION`` 2); the engine writes it, ``robench merge`` sums
+partial ones, the leaderboard and reports read it. ``Record.from_json`` validates what it reads (a
+malformed or inconsistent record is a RecordError naming the file and the field) and upgrades
+version-1 records. Accuracies and errors are percent (0-100); numbers are stored as numbers.
+
+Version 2 renamed the per-variant counts that lied: ``n_expected`` (the images of this record's
+data, which for a job-array task is its slice) is ``n_images``; ``n_reference`` (the released data
+set's size) is ``n_official``. Values that need a second record (relative mCE, clean-subset top-1)
+are no longer stored: they are joined at report time (``robench.report.joins``).
 """
 import hashlib
 import json
-import os
 import platform
-import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from numbers import Real
+from typing import List, Optional
 
 from robench import __version__
 from robench.errors import RecordError
+from robench.fileio import atomic_write, atomic_write_json  # noqa: F401  (re-exported: older imports)
 
-SCHEMA_VERSION = 1
-
-
-def atomic_write(path, write, binary=False, suffix=".tmp"):
-    """Calls ``write(file)`` on a temp file beside ``path`` then renames it over ``path``, so that
-    ``path`` is always either the old file or the whole new one, even after a kill or a crash."""
-    path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; outputs are shared like any other file
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+SCHEMA_VERSION = 2
+_VARIANT_FIELDS = ("name", "n_images", "n_official", "n_seen", "metrics", "state", "skipped", "note")
 
 
-def atomic_write_json(path, obj):
-    """Writes ``obj`` as JSON atomically; NaN and infinity are refused, never written."""
+@dataclass
+class VariantResult:
+    """One variant of a record (e.g. imagenet-c/fog/3)."""
 
-    def write(f):
-        json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
-        f.write("\n")
+    name: str
+    n_images: int  # images of this record's data: the variant found, or a job-array task's slice of it
+    n_official: Optional[int]  # images of the released variant (None: not known)
+    n_seen: int  # images scored: n_images minus the skipped ones
+    metrics: dict  # value name -> number or None, from the run's metric set
+    state: dict  # the additive metric state the metrics were computed from (merging sums these)
+    skipped: list = field(default_factory=list)  # [key, reason] of files that could not be decoded
+    info: dict = field(default_factory=dict)  # suite-specific: corruption, severity, group, image_size...
+    note: Optional[str] = None
 
-    atomic_write(path, write, suffix=".json")
+    def to_json(self):
+        out = {"name": self.name, **self.info, "n_images": self.n_images, "n_official": self.n_official,
+               "n_seen": self.n_seen, "metrics": self.metrics, "state": self.state, "skipped": self.skipped}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_json(cls, data, where):
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise RecordError(f"{where}: a variant is not an object with a name")
+        name = data["name"]
+        for key in ("n_images", "n_seen"):
+            if not _is_int(data.get(key)) or data[key] < 0:
+                raise RecordError(f"{where}: variant {name!r}: {key} must be a non-negative integer")
+        if data.get("n_official") is not None and not _is_int(data["n_official"]):
+            raise RecordError(f"{where}: variant {name!r}: n_official must be an integer or null")
+        metrics = data.get("metrics")
+        if not isinstance(metrics, dict) or not all(v is None or _is_number(v) for v in metrics.values()):
+            raise RecordError(f"{where}: variant {name!r}: metrics must be numbers (records store numbers as numbers)")
+        skipped = data.get("skipped") or []
+        if data["n_seen"] + len(skipped) != data["n_images"]:
+            raise RecordError(f"{where}: variant {name!r}: n_seen {data['n_seen']} != n_images {data['n_images']} "
+                              f"and its 'skipped' list explains {len(skipped)} image(s): re-run the evaluation "
+                              "(it resumes) or use --skip-bad-images")
+        info = {k: v for k, v in data.items() if k not in _VARIANT_FIELDS}
+        return cls(name, data["n_images"], data.get("n_official"), data["n_seen"], metrics,
+                   data.get("state") or {}, skipped, info, data.get("note"))
+
+
+@dataclass
+class Record:
+    """One model on one suite."""
+
+    model: dict  # spec, name, params, weights, checkpoint_sha256, data_config[, training, preprocessing_overrides]
+    suite: dict  # name, version, root, fingerprint, label_subset, resize, description, data_origin
+    run: dict  # device, precision, world_size, batch_size, shard (job-array task [i, N] or null)
+    protocol_hash: str  # what decides the numbers: model, weights, preprocessing, suite, precision
+    metric_set: dict  # {"id": ..., "metrics": [names]}: the metrics the states were made with
+    variants: List[VariantResult]
+    aggregates: dict = field(default_factory=dict)  # suite-level values (Suite.aggregates), definitions, notes
+    schema_version: int = SCHEMA_VERSION
+    robench_version: str = __version__
+    created: str = ""
+    env: dict = field(default_factory=dict)  # python, torch, timm, robench
+
+    def to_json(self):
+        return {"schema_version": self.schema_version, "robench_version": self.robench_version,
+                "created": self.created, "model": self.model, "suite": self.suite, "run": self.run,
+                "protocol_hash": self.protocol_hash, "metric_set": self.metric_set,
+                "variants": [v.to_json() for v in self.variants], "aggregates": self.aggregates, "env": self.env}
+
+    @classmethod
+    def from_json(cls, data, where="record"):
+        if not isinstance(data, dict):
+            raise RecordError(f"{where}: not a JSON object")
+        version = data.get("schema_version")
+        if version == 1:
+            data = upgrade_v1(data)
+        elif version != SCHEMA_VERSION:
+            raise RecordError(f"{where}: unknown schema_version {version!r} (this robench reads 1 and {SCHEMA_VERSION})")
+        for key in ("model", "suite", "variants"):
+            if key not in data:
+                raise RecordError(f"{where}: record has no '{key}'")
+        model, suite = data["model"], data["suite"]
+        if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not model["name"]:
+            raise RecordError(f"{where}: record has no model name")
+        if not isinstance(suite, dict) or not isinstance(suite.get("name"), str) or not suite["name"]:
+            raise RecordError(f"{where}: record has no suite name")
+        if not isinstance(data["variants"], list) or not data["variants"]:
+            raise RecordError(f"{where}: record has no variants")
+        if not isinstance(data.get("aggregates") or {}, dict):
+            raise RecordError(f"{where}: 'aggregates' is not an object")
+        return cls(model, suite, data.get("run") or {}, data.get("protocol_hash") or "",
+                   data.get("metric_set") or {}, [VariantResult.from_json(v, where) for v in data["variants"]],
+                   data.get("aggregates") or {}, SCHEMA_VERSION, data.get("robench_version", ""),
+                   data.get("created", ""), data.get("env") or {})
+
+    @property
+    def model_key(self):
+        return model_key(self.to_json())
+
+
+def upgrade_v1(data):
+    """A version-1 record in version-2 form: count fields renamed, the data origin moved to the suite."""
+    data = json.loads(json.dumps(data))
+    aggregates = data.get("aggregates") or {}
+    origin = aggregates.pop("protocol", None) if isinstance(aggregates, dict) else None
+    for variant in data.get("variants") or []:
+        if isinstance(variant, dict):
+            if "n_expected" in variant:
+                variant["n_images"] = variant.pop("n_expected")
+            variant["n_official"] = variant.pop("n_reference", variant.get("n_official"))
+            origin = variant.pop("protocol", None) or origin
+    if isinstance(data.get("suite"), dict):
+        data["suite"].setdefault("data_origin", origin or "released")
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def model_key(record):
+    """What makes two records "the same model": the spec, the weights (and their hash), the
+    preprocessing and the precision. Rows of the leaderboard and report-time joins use this key."""
+    model, run = record.get("model") or {}, record.get("run") or {}
+    return stable_hash({"spec": model.get("spec"), "weights": model.get("weights"),
+                        "checkpoint_sha256": model.get("checkpoint_sha256"), "data_config": model.get("data_config"),
+                        "precision": run.get("precision", "fp32")})
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def read_json(path):
@@ -57,20 +165,25 @@ def read_json(path):
         raise RecordError(f"{path}: not a readable JSON record ({e})") from None
 
 
+def load_record(path):
+    """The Record at ``path``, validated (RecordError naming the file when it is not one)."""
+    return Record.from_json(read_json(path), str(path))
+
+
 def read_record(path):
-    """A record from disk, checked for the fields every consumer relies on."""
-    record = read_json(path)
-    if not isinstance(record, dict) or record.get("schema_version") != SCHEMA_VERSION:
-        found = record.get("schema_version") if isinstance(record, dict) else None
-        raise RecordError(f"{path}: unknown schema_version {found!r} (this robench reads {SCHEMA_VERSION})")
-    for key in ("model", "suite", "variants"):
-        if key not in record:
-            raise RecordError(f"{path}: record has no '{key}'")
-    return record
+    """A validated record from disk as a JSON-ready dict (the form most consumers index into)."""
+    return load_record(path).to_json()
+
+
+def write_record(path, record):
+    atomic_write_json(path, record.to_json())
+    return path
 
 
 def record_path(out_dir, model_name, suite_name, shard=None):
-    """``OUT/<model>/<suite>.json``; a job-array shard i/N writes ``<suite>.shard-i-of-N.json``."""
+    """``OUT/<model>/<suite>.json``; job-array task i of N writes ``<suite>.shard-i-of-N.json``."""
+    import os
+
     stem = suite_name if shard is None else f"{suite_name}.shard-{shard[0]}-of-{shard[1]}"
     return os.path.join(os.fspath(out_dir), model_name, f"{stem}.json")
 
@@ -87,16 +200,5 @@ def environment():
             "robench": __version__}
 
 
-def new_record(model_info, suite_info, run_info, protocol_hash, variants, aggregates):
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "robench_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": model_info,
-        "suite": suite_info,
-        "run": run_info,
-        "protocol_hash": protocol_hash,
-        "variants": variants,
-        "aggregates": aggregates,
-        "env": environment(),
-    }
+def now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -62,6 +62,25 @@ def test_paper_preset_is_the_papers_recipe():
     assert (r.precision, r.clip_grad, r.ema) == ("fp32", None, False)
 
 
+def test_recipes_are_a_registry():
+    import dataclasses
+
+    from robench.errors import RobenchError
+    from robench.registry import RegistryError
+    from robench.train import PAPER, RECIPES, find_recipe, recipe_names
+    from robench.train.recipes import training_info, with_overrides
+
+    assert recipe_names() == ["deit-300ep", "demo"]
+    with pytest.raises(RobenchError, match="unknown recipe 'deit-300'. Did you mean deit-300ep"):
+        get_recipe("deit-300")
+    assert find_recipe("mine") is None and find_recipe("demo") is get_recipe("demo")
+    with pytest.raises(RegistryError, match="recipe 'demo' is already registered"):
+        RECIPES.register("demo", get_recipe(PAPER))
+    mine = with_overrides(get_recipe("demo"), {"name": None, "epochs": "2"})
+    assert training_info(mine, 2)["overrides"] == {"epochs": [6, 2]}
+    assert training_info(dataclasses.replace(mine, name="mine"), 2)["overrides"] is None
+
+
 def test_paper_preset_builds_the_timm_parts_it_names():
     """The preset wired to timm: decay groups, AdamW eps, the per-epoch schedule, mixup, the transform."""
     from timm.data.auto_augment import RandAugment
@@ -123,7 +142,7 @@ def test_loss_goes_down_on_a_fixed_batch(data_root):
     from torch.utils.data import default_collate
 
     from robench.engine.runtime import Runtime
-    from robench.train.data import TrainDataset, train_reader, train_transform
+    from robench.train.data import TrainDataset, train_source, train_transform
     from robench.train.loop import train_step
     from robench.train.main import build_model, build_parts
 
@@ -131,7 +150,7 @@ def test_loss_goes_down_on_a_fixed_batch(data_root):
     net, _ = build_model(MODEL, recipe, seed=0)
     parts, scheduler, _ = build_parts(net, recipe, TrainConfig(MODEL, "", ""), Runtime(torch.device("cpu")))
     scheduler.step(1)  # the peak lr (epoch 0 is the warm-up start)
-    dataset = TrainDataset(train_reader(data_root), train_transform(recipe, net.pretrained_cfg))
+    dataset = TrainDataset(train_source(data_root), train_transform(recipe, net.pretrained_cfg))
     torch.manual_seed(0)
     images, labels = default_collate([dataset[i] for i in range(0, len(dataset), 4)])
     assert len(labels.unique()) == N_CLASSES
@@ -140,13 +159,16 @@ def test_loss_goes_down_on_a_fixed_batch(data_root):
 
 
 def test_train_shards_read_the_same_samples_as_the_folders(data_root, tmp_path):
-    from robench.train.data import pack_train_split, train_reader
+    from robench.datasets.base import FolderSource
+    from robench.train.data import pack_train_split, train_source
 
-    folders = train_reader(data_root)
+    folders = train_source(data_root)
+    assert isinstance(folders, FolderSource)  # the evaluation's own folder reader
     pack_train_split(data_root / "train", tmp_path / "train", shard_size=7)
-    packed = train_reader(tmp_path)
+    packed = train_source(tmp_path)
     assert len(packed.paths) == math.ceil(N_CLASSES * TRAIN_PER_CLASS / 7)
     assert len(packed) == len(folders) == N_CLASSES * TRAIN_PER_CLASS
+    assert packed.fingerprint() == folders.fingerprint()
     for i in reversed(range(len(folders))):  # random access, not a stream
         assert packed.read(i) == folders.read(i)
 

@@ -5,6 +5,7 @@ import click
 
 from robench.commands.common import parse_list
 from robench.errors import RobenchError
+from robench.precision import PRECISIONS
 from robench.train.recipes import PAPER, recipe_names
 
 
@@ -31,7 +32,7 @@ def parse_assignments(items, what, split=True):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Base lr per 512 images (peak = lr x global batch / 512).")
 @click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Override the recipe's precision.")
+@click.option("--precision", type=click.Choice(PRECISIONS), help="Override the recipe's precision.")
 @click.option("--channels-last", is_flag=True, help="Train in channels_last memory format.")
 @click.option("--ema", is_flag=True, default=None, help="Keep an EMA of the weights (timm ModelEmaV3).")
 @click.option("--clip-grad", type=click.FloatRange(min=0, min_open=True), help="Clip the gradient norm to this.")

@@ -1,33 +1,44 @@
-"""Benchmark suites by name. A new benchmark is one module plus one line in ``_SUITES``."""
-import difflib
-import importlib
+"""Benchmark suites by name: ``SUITES`` (entry point group ``robench.suites``).
 
-from robench.errors import RobenchError
+A new benchmark is one module whose Suite subclass declares everything downstream needs (see
+``robench.datasets.suite``), registered here for built-ins or through an entry point by any other
+package::
 
-# name -> "module:Class", imported on first use so that listing suites stays cheap.
-_SUITES = {
-    "imagenet": "robench.datasets.imagenet:ImageNetSuite",
-    "imagenet-c": "robench.datasets.imagenet_c:ImageNetCSuite",
-    "stylized-imagenet": "robench.datasets.stylized:StylizedImageNetSuite",
-    "imagenet-r": "robench.datasets.imagenet_r:ImageNetRSuite",
-    "imagenet-val-r200": "robench.datasets.imagenet_r:ImageNetValR200Suite",
-    "imagenet-a": "robench.datasets.imagenet_a:ImageNetASuite",
-    "imagenet-val-a200": "robench.datasets.imagenet_a:ImageNetValA200Suite",
-    "imagenet-sketch": "robench.datasets.sketch:ImageNetSketchSuite",
-    "imagenet-v2": "robench.datasets.imagenet_v2:ImageNetV2Suite",
-}
+    [options.entry_points]
+    robench.suites =
+        imagenet-c-bar = my_package.imagenet_c_bar:ImageNetCBarSuite
+"""
+from robench.registry import Registry
+
+SUITES = Registry("suite", group="robench.suites")
+for _name, _target in (
+        ("imagenet", "robench.datasets.imagenet:ImageNetSuite"),
+        ("imagenet-c", "robench.datasets.imagenet_c:ImageNetCSuite"),
+        ("stylized-imagenet", "robench.datasets.stylized:StylizedImageNetSuite"),
+        ("imagenet-r", "robench.datasets.imagenet_r:ImageNetRSuite"),
+        ("imagenet-val-r200", "robench.datasets.imagenet_r:ImageNetValR200Suite"),
+        ("imagenet-a", "robench.datasets.imagenet_a:ImageNetASuite"),
+        ("imagenet-val-a200", "robench.datasets.imagenet_a:ImageNetValA200Suite"),
+        ("imagenet-sketch", "robench.datasets.sketch:ImageNetSketchSuite"),
+        ("imagenet-v2", "robench.datasets.imagenet_v2:ImageNetV2Suite")):
+    SUITES.register(_name, _target)
 
 
 def suite_names():
-    return sorted(_SUITES)
+    return sorted(SUITES.names())
 
 
 def get_suite(name):
-    """The Suite registered as ``name``; a typo gets the closest names suggested."""
-    target = _SUITES.get(name)
-    if target is None:
-        close = difflib.get_close_matches(name, _SUITES, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise RobenchError(f"unknown suite '{name}'.{hint} Known suites: {', '.join(suite_names())}")
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)()
+    """A Suite instance of the suite registered as ``name``; a typo gets the closest names suggested."""
+    target = SUITES.get(name)
+    suite = target() if isinstance(target, type) else target
+    if suite.name != name:
+        from robench.registry import RegistryError
+
+        raise RegistryError(f"suite registered as '{name}' calls itself '{suite.name}'; the names must agree")
+    return suite
+
+
+def find_suite(name):
+    """The Suite of ``name`` or None when no suite of that name is installed (e.g. an old record's)."""
+    return get_suite(name) if name in SUITES else None

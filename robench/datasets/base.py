@@ -1,11 +1,19 @@
 """Suites, variants and sample sources: what every benchmark adapter is made of.
 
-A Suite (e.g. imagenet-c) knows its layout on disk, its variants (e.g. imagenet-c/fog/3), their
-expected sizes, its label subset and its preprocessing protocol. A Variant holds a Source: an
-ordered list of samples (key, encoded image bytes, 1k label) that can be read by index range, so
-that ranks, job-array shards and DataLoader workers can each take a contiguous, unpadded slice.
+A Suite (e.g. imagenet-c) is one module that declares everything about its benchmark: its layout on
+disk and official counts, how variants are found and selected (e.g. imagenet-c/fog/3), its label
+subset and preprocessing rule, its metrics and suite-level aggregates (pure functions of the
+per-variant entries of one record), the values it joins at report time with a companion record
+(e.g. relative mCE with the same model's clean error), its leaderboard columns, detail tables and
+plots, and its generated-data writer. The engine, the CLI and the leaderboard read these
+declarations and never name a suite.
+
+A Variant holds a Source: an ordered list of samples (key, encoded image bytes, 1k label) that can
+be read by index range, so that ranks, job-array tasks and DataLoader workers can each take a
+contiguous, unpadded slice.
 """
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Tuple
@@ -13,8 +21,14 @@ from typing import Iterator, Optional, Tuple
 from robench.errors import DatasetLayoutError
 from robench.labels import label_of
 
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".webp")
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
+GENERATED_MARKER = "robench-generated.json"  # at the root of data made by robench, never of released data
 Sample = Tuple[str, bytes, int]  # (key, encoded image bytes, 1k class index)
+
+
+def is_image_name(name):
+    """Files that can be images by their extension; others (.txt, Thumbs.db, .DS_Store) are not data."""
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
 
 
 class Source:
@@ -36,7 +50,7 @@ class Source:
 
 
 class FolderSource(Source):
-    """Samples in ``<dir>/<wnid>/<file>``, sorted by (wnid, file name)."""
+    """Samples in ``<dir>/<class folder>/<file>``, sorted by (folder, file name)."""
 
     def __init__(self, directory, entries):
         self.directory = str(directory)
@@ -48,11 +62,15 @@ class FolderSource(Source):
     def locate(self, key):
         return os.path.join(self.directory, key)
 
+    def read(self, index):
+        """(relative path, bytes, label) of one sample, by position (random access for training)."""
+        rel, label = self.entries[index]
+        with open(os.path.join(self.directory, rel), "rb") as f:
+            return rel, f.read(), label
+
     def iter_range(self, start, stop):
         for i in range(start, min(stop, len(self.entries))):
-            rel, label = self.entries[i]
-            with open(os.path.join(self.directory, rel), "rb") as f:
-                yield rel, f.read(), label
+            yield self.read(i)
 
     def fingerprint(self):
         h = hashlib.sha256()
@@ -61,90 +79,87 @@ class FolderSource(Source):
         return h.hexdigest()[:16]
 
 
-def scan_wnid_folders(directory, *, label_for=None, what="a class folder per wnid") -> FolderSource:
-    """Lists ``directory/<class>/<image>``; ``label_for(folder_name, where)`` maps a folder to a 1k index.
+def classes_found(source):
+    """Distinct labels of a folder source (None for shard sources, which would have to be read)."""
+    entries = getattr(source, "entries", None)
+    return None if entries is None else len({label for _, label in entries})
+
+
+def require_directory(directory, what):
+    """A DatasetLayoutError that says whether ``directory`` is missing or is a file."""
+    if os.path.isdir(directory):
+        return
+    if os.path.exists(directory):
+        raise DatasetLayoutError(f"{directory} is a file, not a directory (expected {what})")
+    raise DatasetLayoutError(f"{directory} does not exist (expected {what})")
+
+
+def scan_wnid_folders(directory, *, label_for=None, what="a class folder per wnid", keep=None) -> FolderSource:
+    """Lists ``directory/<class>/<image>``; ``label_for(folder_name, where)`` maps a folder to a 1k index,
+    and ``keep(folder_name)`` (optional) says which class folders to read. Files that are not images by
+    their extension are ignored.
 
     Raises DatasetLayoutError naming the directory when it is missing or holds no class folders.
     """
     label_for = label_for or label_of
-    if not os.path.isdir(directory):
-        raise DatasetLayoutError(f"{directory} does not exist or is not a directory (expected {what})")
-    classes = sorted(e.name for e in os.scandir(directory) if e.is_dir())
+    require_directory(directory, what)
+    classes = sorted(e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith("."))
+    if keep is not None:
+        classes = [c for c in classes if keep(c)]
     if not classes:
         raise DatasetLayoutError(f"{directory} has no class folders (expected {what})")
     entries = []
     for name in classes:
         label = label_for(name, os.path.join(directory, name))
-        files = sorted(
-            e.name for e in os.scandir(os.path.join(directory, name))
-            if e.is_file() and not e.name.startswith(".")
-        )
+        files = sorted(e.name for e in os.scandir(os.path.join(directory, name))
+                       if e.is_file() and is_image_name(e.name))
         entries.extend((f"{name}/{f}", label) for f in files)
     if not entries:
         raise DatasetLayoutError(f"{directory} has class folders but no image files (expected {what})")
     return FolderSource(directory, entries)
 
 
+def find_data_dir(root, names):
+    """``root`` itself, or ``root/<name>`` for the first of ``names`` that exists: users point at
+    either the data folder or the folder that holds it (e.g. ``/data`` or ``/data/imagenet-r``)."""
+    for name in names:
+        candidate = os.path.join(root, name)
+        if os.path.isdir(candidate):
+            return candidate
+    return root
+
+
+def generated_info(root):
+    """The marker robench writes at the root of data it generated (None for released data)."""
+    path = os.path.join(root, GENERATED_MARKER)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise DatasetLayoutError(f"{path} is not readable JSON ({e}); delete it if this is released data") from None
+
+
+def write_generated_marker(root, **details):
+    """Marks ``root`` as generated by robench, so its records say ``data_origin: generated`` and never
+    rank beside records of the released data."""
+    from robench.fileio import atomic_write_json
+
+    atomic_write_json(os.path.join(root, GENERATED_MARKER), {"generated_by": "robench", **details})
+
+
 @dataclass
 class Variant:
-    """One evaluated cell of a suite, e.g. ``imagenet-c/fog/3``."""
+    """One evaluated part of a suite, e.g. ``imagenet-c/fog/3``."""
 
     name: str
     source: Source
-    n_expected: Optional[int] = None
+    n_official: Optional[int] = None  # images of the released variant
     info: dict = field(default_factory=dict)  # e.g. {"corruption": "fog", "severity": 3}
-    resize: bool = True  # False: images are already at the model's size (ImageNet-C, Stylized)
+    resize: bool = True  # False: images are used as released, at ``stored_size`` (ImageNet-C, Stylized)
+    stored_size: Optional[int] = None  # side of the released images when resize is False
+    data_origin: str = "released"  # or "generated": made by robench (its marker file), not the released data
 
     def __len__(self):
         return len(self.source)
-
-
-class Suite:
-    """A benchmark: subclasses set the class attributes and implement ``scan``."""
-
-    name = ""
-    version = "1"
-    description = ""
-    label_subset: Optional[str] = None  # timm info name of a 200-class subset, e.g. "imagenet_r"
-    resize = True  # protocol: resize + center crop (True) or images used as they are (False)
-    layout = ""  # one line shown in errors and `robench list suites`
-
-    def scan(self, root, select=None):
-        """Return the variants found under a folder root; ``select`` narrows them (suite-specific)."""
-        raise NotImplementedError
-
-    def variants(self, root, select=None):
-        """Variants under ``root``, from wnid folders or from a robench webdataset shard set."""
-        root = os.fspath(root)
-        from robench.datasets import shards  # local: only needed when shards are used
-
-        if shards.is_shard_root(root):
-            return shards.shard_variants(self, root, select)
-        if not os.path.isdir(root):
-            raise DatasetLayoutError(
-                f"{self.name} root {root} does not exist (expected {self.layout})"
-            )
-        return self.scan(root, select)
-
-    def select_variants(self, variants, select):
-        """Narrow found variants to ``select`` (names or name suffixes, e.g. 'fog' or 'fog/3')."""
-        if not select:
-            return list(variants)
-        chosen = [v for v in variants if any(_matches(v.name, s) for s in select)]
-        unknown = [s for s in select if not any(_matches(v.name, s) for v in variants)]
-        if unknown:
-            raise DatasetLayoutError(
-                f"{self.name}: no variant matches {', '.join(unknown)} "
-                f"(have: {', '.join(v.name for v in variants[:20])}{' ...' if len(variants) > 20 else ''})")
-        return chosen
-
-    def aggregates(self, variant_metrics, context=None):
-        """Suite-level numbers computed from per-variant metrics (e.g. mCE); none by default."""
-        return {}
-
-
-def _matches(variant_name, wanted):
-    """'imagenet-c/fog/3' matches 'fog', 'fog/3' and itself."""
-    parts = variant_name.split("/")
-    want = wanted.strip("/").split("/")
-    return any(parts[i:i + len(want)] == want for i in range(len(parts) - len(want) + 1))

@@ -1,13 +1,13 @@
 """``robench data check``: is a data root in its suite's layout, and how far are its counts from
 the official sizes? Layout errors raise (DatasetLayoutError); count differences are reported,
 never fatal: generated or partial copies are smaller by design."""
-import hashlib
 import os
 from dataclasses import dataclass
 from typing import Optional
 
 from robench.datasets import shards
-from robench.datasets.suite_helpers import classes_found
+from robench.datasets.base import classes_found
+from robench.fileio import sha256_file
 
 
 @dataclass
@@ -32,13 +32,13 @@ def check_root(suite, root, select=None, verify=False):
     variants = suite.variants(root, select)
     expected_classes = getattr(suite, "n_classes", None)
     if not shards.is_shard_root(root):
-        return [CheckRow(v.name, len(v), v.n_expected, classes_found(v.source), expected_classes) for v in variants]
+        return [CheckRow(v.name, len(v), v.n_official, classes_found(v.source), expected_classes) for v in variants]
     manifest = {v["name"]: v for v in shards.read_manifest(root)["variants"]}
     rows = []
     for v in variants:
         problems = [_shard_problem(v.source, shard, verify) for shard in manifest[v.name]["shards"]]
         problems = [p for p in problems if p]
-        rows.append(CheckRow(v.name, len(v), v.n_expected, manifest[v.name].get("classes"), expected_classes,
+        rows.append(CheckRow(v.name, len(v), v.n_official, manifest[v.name].get("classes"), expected_classes,
                              "; ".join(problems[:3])))
     return rows
 
@@ -53,10 +53,6 @@ def _shard_problem(source, shard, verify):
     if "bytes" in shard and os.path.getsize(path) != shard["bytes"]:
         return f"{path} has {os.path.getsize(path)} bytes, the manifest says {shard['bytes']} (truncated?)"
     if verify and "sha256" in shard:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != shard["sha256"]:
+        if sha256_file(path) != shard["sha256"]:
             return f"{path}: sha256 differs from the manifest (damaged or replaced)"
     return ""

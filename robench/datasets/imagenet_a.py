@@ -1,6 +1,7 @@
 """ImageNet-A (Hendrycks et al., 2021): natural adversarial examples of 200 classes,
 ``<root>/imagenet-a/<wnid>/*.jpg``, 7,500 images; resize + center crop; scored over its 200 classes.
 ``imagenet-val-a200`` is the clean twin (ImageNet val, the same 200 classes, scored 200-way)."""
+from robench.datasets.declare import Column
 from robench.datasets.subset200 import CleanSubsetSuite, Subset200Suite
 
 
@@ -10,8 +11,17 @@ class ImageNetASuite(Subset200Suite):
     layout = "imagenet-a/<wnid>/*.jpg (7,500 images, 200 classes)"
     label_subset = "imagenet_a"
     folder_names = ("imagenet-a",)
-    clean_suite = "imagenet-val-a200"
-    n_expected = 7_500
+    companion = "imagenet-val-a200"
+    n_official = 7_500
+    columns = (Column("imagenet_a_top1", "ImageNet-A", True,
+                      "top-1 accuracy (%) on the ImageNet-A natural adversarial examples (about 7,500 images), "
+                      "logits restricted to its 200 classes; resize + center crop.",
+                      plot_label="ImageNet-A", plot_marker="v"),)
+
+    def write_generated(self, out, **options):
+        from robench.datasets import synth
+
+        return synth.write_imagenet_a(out, **options)
 
 
 class ImageNetValA200Suite(CleanSubsetSuite):
@@ -19,3 +29,6 @@ class ImageNetValA200Suite(CleanSubsetSuite):
     description = "ImageNet val restricted to ImageNet-A's 200 classes, scored 200-way (clean twin of imagenet-a)"
     layout = "val/<wnid>/*.JPEG (ImageNet val; only the 200 ImageNet-A classes are read: 10,000 images)"
     label_subset = "imagenet_a"
+    columns = (Column("imagenet_val_a200_top1", "ImageNet val (A-200)", True,
+                      "top-1 accuracy (%) on the ImageNet-1k validation images of ImageNet-A's 200 classes, "
+                      "logits restricted to them: the clean baseline for ImageNet-A."),)

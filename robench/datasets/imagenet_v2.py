@@ -10,7 +10,9 @@ text order folder ``10`` comes before ``2``). Resize + center crop; 1000-way top
 """
 import os
 
-from robench.datasets.base import Suite, Variant, scan_wnid_folders
+from robench.datasets.base import Variant, scan_wnid_folders
+from robench.datasets.declare import Column
+from robench.datasets.suite import Suite
 from robench.errors import DatasetLayoutError
 
 VARIANTS = ("matched-frequency", "threshold0.7", "top-images")
@@ -33,8 +35,19 @@ class ImageNetV2Suite(Suite):
     name = "imagenet-v2"
     description = "ImageNet-V2 (matched-frequency, threshold0.7, top-images), resize + center crop; top-1"
     layout = "imagenetv2-<variant>-format-val/<class index 0-999>/*.jpeg (3 variants x 10,000 images)"
-    n_classes = 1000
-    n_expected = 10_000
+    n_official = 10_000
+    columns = (
+        Column("imagenet_v2_matched_frequency_top1", "V2 matched-frequency", True,
+               "1000-way top-1 accuracy (%) on ImageNet-V2 MatchedFrequency (10,000 images); resize + center crop. "
+               "Each ImageNet-V2 variant has its own column; this is the one usually quoted as 'ImageNet-V2'.",
+               variant="matched-frequency", plot_label="ImageNet-V2 MF", plot_marker="P"),
+        Column("imagenet_v2_threshold_0_7_top1", "V2 threshold-0.7", True,
+               "1000-way top-1 accuracy (%) on ImageNet-V2 Threshold0.7 (10,000 images); resize + center crop.",
+               variant="threshold0.7"),
+        Column("imagenet_v2_top_images_top1", "V2 top-images", True,
+               "1000-way top-1 accuracy (%) on ImageNet-V2 TopImages (10,000 images); resize + center crop.",
+               variant="top-images"),
+    )
 
     def scan(self, root, select=None):
         found = self._variant_dirs(root)
@@ -45,7 +58,7 @@ class ImageNetV2Suite(Suite):
         variants = [Variant(f"{self.name}/{v}",
                             scan_wnid_folders(path, label_for=class_index_label,
                                               what=f"{folder_names(v)[0]}/<0-999>/*.jpeg"),
-                            n_expected=self.n_expected, info={"variant": v})
+                            n_official=self.n_official, info={"variant": v})
                     for v, path in found]
         return self.select_variants(variants, select) if select else variants
 
@@ -66,3 +79,8 @@ class ImageNetV2Suite(Suite):
                 f"it is: rename it to one of {', '.join(folder_names(v)[0] for v in VARIANTS)} "
                 "or point at the folder that holds it")
         return found
+
+    def write_generated(self, out, **options):
+        from robench.datasets import synth
+
+        return synth.write_imagenet_v2(out, **options)

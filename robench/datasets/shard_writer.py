@@ -6,13 +6,13 @@ tar headers carry no time or owner (the same folders always give the same shards
 and every shard is written under a temporary name and renamed when complete; the manifest is
 written last, so a shard set without a manifest is unfinished, never half-valid.
 """
-import hashlib
 import io
 import os
 import tarfile
 
 from robench.datasets import shards
 from robench.errors import DatasetLayoutError
+from robench.fileio import atomic_write_with, sha256_file
 
 
 def sample_key(path):
@@ -33,9 +33,10 @@ def _member(name, data):
 
 def write_tar(path, samples):
     """Writes ``samples`` (path, image bytes, label) to the tar ``path``; returns (count, bytes, sha256)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    count = 0
-    try:
+    made = {}
+
+    def save(tmp):
+        count = 0
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
             for rel, data, label in samples:
                 key = sample_key(rel)
@@ -44,22 +45,15 @@ def write_tar(path, samples):
                                       (f"{key}.path", rel.encode())):
                     tar.addfile(*_member(name, payload))
                 count += 1
-        digest = hashlib.sha256()
-        with open(tmp, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        size = os.path.getsize(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return count, size, digest.hexdigest()
+        made.update(count=count, size=os.path.getsize(tmp), sha=sha256_file(tmp))
+
+    atomic_write_with(path, save, suffix=".tar")
+    return made["count"], made["size"], made["sha"]
 
 
 def write_variant(variant, out, shard_size, bar=None):
     """Shards of one variant under ``out/<variant name>/``; returns its manifest entry."""
-    from robench.datasets.suite_helpers import classes_found
+    from robench.datasets.base import classes_found
 
     folder = os.path.join(out, *variant.name.split("/"))
     os.makedirs(folder, exist_ok=True)
@@ -69,7 +63,8 @@ def write_variant(variant, out, shard_size, bar=None):
         rel = "/".join([*variant.name.split("/"), f"{index:06d}.tar"])
         count, size, sha = write_tar(os.path.join(out, rel), _counting(variant.source.iter_range(start, stop), bar))
         entries.append({"url": rel, "count": count, "bytes": size, "sha256": sha})
-    return {"name": variant.name, "info": variant.info, "n_expected": variant.n_expected, "count": n,
+    return {"name": variant.name, "info": variant.info, "n_official": variant.n_official, "count": n,
+            "data_origin": variant.data_origin, "stored_size": variant.stored_size,
             "classes": classes_found(variant.source), "fingerprint": variant.source.fingerprint(),
             "shards": entries}
 
@@ -87,7 +82,7 @@ def write_shard_set(suite, root, out, *, shard_size=1000, select=None, progress=
     from tqdm import tqdm
 
     from robench import __version__
-    from robench.results import atomic_write_json
+    from robench.fileio import atomic_write_json
 
     root, out = os.fspath(root), os.fspath(out)
     if shards.is_shard_root(root):

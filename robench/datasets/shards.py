@@ -4,7 +4,8 @@ A shard set is a folder with ``manifest.json``::
 
     {"format": "robench-shards", "version": 1, "suite": "imagenet-c", "suite_version": "1",
      "created_by": "robench 0.1.0",
-     "variants": [{"name": "imagenet-c/fog/3", "info": {...}, "n_expected": 50000, "count": 1000,
+     "variants": [{"name": "imagenet-c/fog/3", "info": {...}, "n_official": 50000, "count": 1000,
+                   "data_origin": "released", "stored_size": 224,
                    "classes": 1000, "fingerprint": "<the folder source's fingerprint>",
                    "shards": [{"url": "imagenet-c/fog/3/000000.tar", "count": 1000,
                                "bytes": 6815744, "sha256": "..."}]}]}
@@ -177,6 +178,17 @@ def shard_variants(suite, root, select=None):
         raise DatasetLayoutError(
             f"{root} holds shards of suite '{manifest.get('suite')}', not '{suite.name}'")
     variants = [Variant(v["name"], ShardSource(root, v["shards"], v["fingerprint"]),
-                        n_expected=v.get("n_expected"), info=v.get("info", {}), resize=suite.resize)
+                        n_official=v.get("n_official", v.get("n_expected")), info=_info(v), resize=suite.resize,
+                        stored_size=v.get("stored_size", None if suite.resize else suite.stored_size),
+                        data_origin=v.get("data_origin") or _old_origin(v))
                 for v in manifest["variants"]]
     return suite.select_variants(variants, select)
+
+
+def _info(entry):
+    """A variant's suite-specific info ('protocol' was the data origin in manifests before 0.2)."""
+    return {k: v for k, v in (entry.get("info") or {}).items() if k != "protocol"}
+
+
+def _old_origin(entry):
+    return (entry.get("info") or {}).get("protocol") or "released"

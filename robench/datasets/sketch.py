@@ -4,19 +4,27 @@
 decoding converts every image to RGB (robench.engine.data.decode_image). Resize + center crop
 with the model's own config; 1000-way top-1.
 """
-from robench.datasets.base import Suite, Variant, scan_wnid_folders
-from robench.datasets.suite_helpers import find_data_dir
+from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
+from robench.datasets.declare import Column
+from robench.datasets.suite import Suite
 
 
 class ImageNetSketchSuite(Suite):
     name = "imagenet-sketch"
     description = "ImageNet-Sketch (grayscale converted to RGB), resize + center crop; 1000-way top-1"
     layout = "sketch/<wnid>/*.JPEG (50,889 images, 1000 classes)"
-    n_classes = 1000
-    n_expected = 50_889
+    folder_names = ("sketch", "imagenet-sketch")
+    n_official = 50_889
+    columns = (Column("sketch_top1", "ImageNet-Sketch", True,
+                      "1000-way top-1 accuracy (%) on the 50,889 ImageNet-Sketch images; resize + center crop.",
+                      core=True, plot_label="ImageNet-Sketch", plot_marker="^"),)
 
     def scan(self, root, select=None):
-        directory = find_data_dir(root, ["sketch", "imagenet-sketch"])
-        source = scan_wnid_folders(directory, what=self.layout)
-        variants = [Variant(f"{self.name}/all", source, n_expected=self.n_expected)]
+        source = scan_wnid_folders(find_data_dir(root, self.folder_names), what=self.layout)
+        variants = [Variant(f"{self.name}/all", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
+
+    def write_generated(self, out, **options):
+        from robench.datasets import synth
+
+        return synth.write_sketch(out, **options)

@@ -5,50 +5,87 @@ Scoring restricts the logits to the subset's 200 columns (robench.engine.scoring
 A fair "how much does the model lose" needs the clean accuracy under the same 200-way scoring,
 which a 1000-way ImageNet record cannot give; hence each subset has a clean twin suite
 (``imagenet-val-r200``, ``imagenet-val-a200``: ImageNet val restricted to the 200 classes, scored
-200-way). When the twin's record of the same model is in the same output directory, the subset
-suite's aggregates carry its top-1 as ``clean_subset_top1``; otherwise null, with a note.
+200-way). The twin is the subset suite's companion: ``clean_subset_top1`` is joined at report time
+from the two records of the same model, whichever was evaluated first.
 """
-from robench.datasets.base import Suite, Variant, scan_wnid_folders
+from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
 from robench.datasets.imagenet import find_val_dir
-from robench.datasets.suite_helpers import (companion_record, find_data_dir, scan_subset_folders,
-                                            subset_label_for, top1_fraction)
+from robench.datasets.suite import Suite
+from robench.errors import DatasetLayoutError
+from robench.labels import label_of, subset_indices, wnid_to_index
+
+
+def subset_label_for(subset, suite_name):
+    """A ``label_for`` that accepts only the wnids of a 200-class subset (R or A)."""
+    allowed = set(subset_indices(subset))
+
+    def label_for(wnid, where):
+        label = label_of(wnid, where)
+        if label not in allowed:
+            raise DatasetLayoutError(f"{where}: {wnid} is not one of the 200 {suite_name} classes "
+                                     f"(timm's {subset}_synsets.txt); is this the right data set?")
+        return label
+
+    return label_for
+
+
+def top1_fraction(entry):
+    """Top-1 accuracy of a record variant as an exact fraction of its state (None if empty)."""
+    state = entry.get("state") or {}
+    n = state.get("n") or 0
+    return state["correct1"] / n if n else None
 
 
 class Subset200Suite(Suite):
     """ImageNet-R or -A: ``<root>/<folder>/<wnid>/*`` with only the subset's wnids."""
 
-    folder_names = ()  # accepted names of the data folder under the root
-    clean_suite = ""  # the clean twin whose record gives clean_subset_top1
     n_classes = 200
-    n_expected = None
 
     def scan(self, root, select=None):
         directory = find_data_dir(root, self.folder_names)
         source = scan_wnid_folders(directory, label_for=subset_label_for(self.label_subset, self.name),
                                    what=self.layout)
-        variants = [Variant(f"{self.name}/all", source, n_expected=self.n_expected)]
+        variants = [Variant(f"{self.name}/all", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
 
-    def aggregates(self, variant_metrics, context=None):
-        record, note = companion_record(context, self.clean_suite)
-        accuracy = top1_fraction(record["variants"][0]) if record is not None else None
-        return {
-            "clean_subset_top1": None if accuracy is None else 100.0 * accuracy,
-            "clean_subset_suite": self.clean_suite,
-            "definitions": {"clean_subset_top1": (
-                f"top-1 (%) of the same model on ImageNet val images of the same 200 classes, scored "
-                f"200-way like {self.name} (its {self.clean_suite} record); null when there is none")},
-            "notes": [] if record is not None else [f"clean_subset_top1: {note}"],
-        }
+    def joined(self, record, companion):
+        accuracy = None if companion is None else top1_fraction(companion["variants"][0])
+        return {"clean_subset_top1": None if accuracy is None else 100.0 * accuracy}
+
+    @property
+    def joined_definitions(self):
+        return {"clean_subset_top1": (
+            f"top-1 (%) of the same model on ImageNet val images of the same 200 classes, scored 200-way "
+            f"like {self.name} (its {self.companion} record, joined at report time); null when there is none")}
 
 
 class CleanSubsetSuite(Suite):
     """ImageNet val restricted to a 200-class subset, scored 200-way: the clean reference for R or A."""
 
     n_classes = 200
-    n_expected = 10_000  # 50 val images x 200 classes
+    n_official = 10_000  # 50 val images x 200 classes
+    folder_names = ("val",)
 
     def scan(self, root, select=None):
-        source = scan_subset_folders(find_val_dir(root), self.label_subset, self.layout)
-        variants = [Variant(f"{self.name}/val", source, n_expected=self.n_expected)]
+        directory = find_val_dir(root)
+        allowed, table = set(subset_indices(self.label_subset)), wnid_to_index()
+        try:
+            source = scan_wnid_folders(directory, what=self.layout, keep=lambda w: table.get(w) in allowed)
+        except DatasetLayoutError as e:
+            if "no class folders" not in str(e):
+                raise
+            raise DatasetLayoutError(f"{directory} has no images in the class folders of the {self.label_subset} "
+                                     f"subset (expected {self.layout})") from None
+        variants = [Variant(f"{self.name}/val", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
+
+    def write_generated(self, out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
+        """Clean ImageNet val layout over the classes of the subset."""
+        import os
+
+        from robench.datasets import synth
+
+        labels = labels or synth.choose_classes(n_classes, seed, among=subset_indices(self.label_subset))
+        n = synth.write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
+        synth.mark_generated(out, size=size, seed=seed)
+        return n

@@ -5,7 +5,8 @@ Each image's mean colour encodes its 1k class index (one of 10 levels per RGB ch
 the colour back, so its accuracy on clean generated data is exactly 100%: tests can assert exact
 numbers through the whole real pipeline (JPEG files, decoding, resize/crop, batching, metrics).
 
-One writer per suite layout (``WRITERS``). The stand-ins keep the colour code wherever the real
+Each suite's ``write_generated`` calls one writer here. Every writer leaves ``robench-generated.json``
+at the root it wrote, so records made on it say ``data_origin: generated``. The stand-ins keep the colour code wherever the real
 data set's nature allows, so the oracle still decodes them: stylized images carry a strong
 zero-mean texture, renditions flat posterised patches, ImageNet-A images a small distracting patch
 of another class's colour, sketches are grayscale JPEGs of gray-coded classes (111*k). ImageNet-C
@@ -13,13 +14,13 @@ cells are real corruptions (the ``imagecorruptions`` package) of generated 224x2
 oracle's error grows with severity much as a real model's does. Every writer is deterministic.
 """
 import hashlib
-import importlib.metadata
 import os
 import random
 
 import numpy as np
 from PIL import Image
 
+from robench.datasets.base import write_generated_marker
 from robench.labels import imagenet_wnids
 
 LEVEL_BASE, LEVEL_STEP = 15, 25  # channel value of level k: 15 + 25k, k = 0..9
@@ -69,6 +70,11 @@ def write_class_folders(directory, labels, per_class, *, seed=0, size=64, square
     return count
 
 
+def mark_generated(root, **details):
+    """Marks ``root`` as robench's generated data (kept if already there: a train split beside val)."""
+    write_generated_marker(root, generator="robench data synth", **details)
+
+
 def save_image(img, path, quality=90):
     if path.lower().endswith((".jpeg", ".jpg")):
         img.save(path, "JPEG", quality=quality)
@@ -84,6 +90,7 @@ def write_imagenet(out, *, n_classes=10, per_class=5, size=64, seed=0, train_per
     if train_per_class:
         n += write_class_folders(os.path.join(out, "train"), labels, train_per_class, seed=seed + 10_000,
                                  size=size, name_prefix="ILSVRC2012_train")
+    mark_generated(out, size=size, seed=seed)
     return n
 
 
@@ -163,8 +170,10 @@ def gray_coded_classes(n_classes, seed=0):
 def write_stylized(out, *, n_classes=10, per_class=5, size=224, seed=0, labels=None):
     """``out/<wnid>/*.png``, square (Stylized-ImageNet is 224x224 after crop)."""
     labels = labels or choose_classes(n_classes, seed)
-    return _write_styled(out, labels, per_class, draw_stylized, lambda l, j: (None, f"ILSVRC2012_val_{l:04d}{j:04d}"),
-                         seed=seed, size=size, ext=".png")
+    n = _write_styled(out, labels, per_class, draw_stylized, lambda l, j: (None, f"ILSVRC2012_val_{l:04d}{j:04d}"),
+                      seed=seed, size=size, ext=".png")
+    mark_generated(out, size=size, seed=seed)
+    return n
 
 
 def write_imagenet_r(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
@@ -173,8 +182,10 @@ def write_imagenet_r(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=
 
     labels = labels or choose_classes(n_classes, seed, among=subset_indices("imagenet_r"))
     styles = ("art", "cartoon", "deviantart", "embroidery", "graffiti", "painting", "sculpture", "sketch")
-    return _write_styled(os.path.join(out, "imagenet-r"), labels, per_class, draw_rendition,
-                         lambda l, j: (None, f"{styles[j % len(styles)]}_{j}"), seed=seed, size=size, ext=".jpg")
+    n = _write_styled(os.path.join(out, "imagenet-r"), labels, per_class, draw_rendition,
+                      lambda l, j: (None, f"{styles[j % len(styles)]}_{j}"), seed=seed, size=size, ext=".jpg")
+    mark_generated(out, size=size, seed=seed)
+    return n
 
 
 def write_imagenet_a(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
@@ -190,15 +201,19 @@ def write_imagenet_a(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=
         word = lemma[wnids[label]]
         return None, f"{j}.{label:06d}_{word} _ {word}_0.{j:06d}"
 
-    return _write_styled(os.path.join(out, "imagenet-a"), labels, per_class, draw_adversarial, name_of,
-                         seed=seed, size=size, ext=".jpg")
+    n = _write_styled(os.path.join(out, "imagenet-a"), labels, per_class, draw_adversarial, name_of,
+                      seed=seed, size=size, ext=".jpg")
+    mark_generated(out, size=size, seed=seed)
+    return n
 
 
 def write_sketch(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
     """``out/sketch/<wnid>/*.JPEG``, real grayscale (mode L) JPEGs of gray-coded classes."""
     labels = labels or gray_coded_classes(n_classes, seed)
-    return _write_styled(os.path.join(out, "sketch"), labels, per_class, draw_sketch,
-                         lambda l, j: (None, f"sketch_{l}_{j}"), seed=seed, size=size, ext=".JPEG", mode="L")
+    n = _write_styled(os.path.join(out, "sketch"), labels, per_class, draw_sketch,
+                      lambda l, j: (None, f"sketch_{l}_{j}"), seed=seed, size=size, ext=".JPEG", mode="L")
+    mark_generated(out, size=size, seed=seed)
+    return n
 
 
 def write_imagenet_v2(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
@@ -213,18 +228,8 @@ def write_imagenet_v2(out, *, n_classes=10, per_class=5, size=64, seed=0, labels
 
         total += _write_styled(os.path.join(out, folder_names(variant)[0]), labels, per_class,
                                _base, name_of, seed=seed + 1000 * i, size=size, ext=".jpeg")
+    mark_generated(out, size=size, seed=seed)
     return total
-
-
-def _subset_val_writer(subset):
-    def write(out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
-        """Clean ImageNet val layout over the classes of a 200-class subset."""
-        from robench.labels import subset_indices
-
-        labels = labels or choose_classes(n_classes, seed, among=subset_indices(subset))
-        return write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
-
-    return write
 
 
 def write_imagenet_c(out, *, n_classes=2, per_class=2, size=224, seed=0, labels=None, corruptions=None,
@@ -232,8 +237,7 @@ def write_imagenet_c(out, *, n_classes=2, per_class=2, size=224, seed=0, labels=
     """``out/<corruption>/<severity>/<wnid>/*.JPEG`` (JPEG quality 85, as released): generated clean
     square images corrupted with ``imagecorruptions`` (all 19 corruptions by default; ~4 s per
     224px image for all 95 cells on one core), plus the marker that makes records say 'generated'."""
-    from robench.datasets.corruptions import corrupt_array, corruption_names
-    from robench.datasets.imagenet_c import write_generated_marker
+    from robench.datasets.corruptions import corrupt_array, corruption_names, generator
 
     labels = labels or choose_classes(n_classes, seed)
     corruptions = list(corruptions or corruption_names("all"))
@@ -253,7 +257,7 @@ def write_imagenet_c(out, *, n_classes=2, per_class=2, size=224, seed=0, labels=
                         count += 1
     finally:
         np.random.set_state(saved)
-    write_generated_marker(out, generator=f"imagecorruptions {importlib.metadata.version('imagecorruptions')}",
+    write_generated_marker(out, generator=f"robench data synth with {generator()}",
                            size=size, seed=seed, corruptions=corruptions, severities=list(severities))
     return count
 
@@ -262,23 +266,9 @@ def _cell_seed(*parts):
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little")
 
 
-WRITERS = {  # suite name -> writer; one line per layout
-    "imagenet": write_imagenet,
-    "imagenet-c": write_imagenet_c,
-    "stylized-imagenet": write_stylized,
-    "imagenet-r": write_imagenet_r,
-    "imagenet-val-r200": _subset_val_writer("imagenet_r"),
-    "imagenet-a": write_imagenet_a,
-    "imagenet-val-a200": _subset_val_writer("imagenet_a"),
-    "imagenet-sketch": write_sketch,
-    "imagenet-v2": write_imagenet_v2,
-}
-
-
 def write_suite(name, out, **kwargs):
-    """Writes the generated layout of suite ``name`` under ``out``; returns the number of images."""
-    from robench.errors import RobenchError
+    """Writes the generated layout of suite ``name`` under ``out`` (its ``write_generated``); returns
+    the number of images."""
+    from robench.datasets import get_suite
 
-    if name not in WRITERS:
-        raise RobenchError(f"no generated layout for suite '{name}' (have: {', '.join(sorted(WRITERS))})")
-    return WRITERS[name](out, **kwargs)
+    return get_suite(name).write_generated(out, **kwargs)

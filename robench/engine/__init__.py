@@ -13,7 +13,7 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     """
     from robench.datasets import get_suite
     from robench.engine.plan import ModelPlan
-    from robench.engine.records import write_record
+    from robench.engine.records import write_plan_record
     from robench.models import load_model
 
     options = options or EvalOptions()
@@ -29,4 +29,4 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     runtime = run_cells(plans, suite, variants, options, runtime)
     if not runtime.is_main:
         return []
-    return [write_record(p, variants, root, options, runtime) for p in plans]
+    return [write_plan_record(p, variants, root, options, runtime) for p in plans]

@@ -70,11 +70,16 @@ def collate(items, norm=None):
 
 
 class SliceDataset(IterableDataset):
-    """Yields collated batches of the samples in ``ranges`` (this worker's contiguous part)."""
+    """Yields collated batches of the samples in ``ranges`` (this worker's contiguous part).
 
-    def __init__(self, source, ranges, transform, batch_size, norm=None):
+    ``expect_size``: images used as released (ImageNet-C, Stylized-ImageNet) must be that many pixels
+    square; one of another size is reported like an undecodable file, naming it, instead of being
+    silently resized to the model's input."""
+
+    def __init__(self, source, ranges, transform, batch_size, norm=None, expect_size=None):
         self.source, self.ranges = source, R.normalise(ranges)
         self.transform, self.batch_size, self.norm = transform, batch_size, norm
+        self.expect_size = expect_size
 
     def __iter__(self):
         try:
@@ -101,18 +106,23 @@ class SliceDataset(IterableDataset):
 
     def _item(self, index, key, data, label):
         try:
-            return index, key, label, self.transform(decode_image(data)), None
+            image = decode_image(data)
         except Exception as e:  # any decoder failure: reported by name in the main process
             return index, key, label, None, f"{type(e).__name__}: {e}"
+        side = self.expect_size
+        if side and image.size != (side, side):
+            return index, key, label, None, (f"image is {image.size[0]}x{image.size[1]}, not the {side}x{side} of "
+                                             "images used as released (they are never resized silently)")
+        return index, key, label, self.transform(image), None
 
 
 def _as_is(batch):
     return batch
 
 
-def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False, norm=None):
+def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False, norm=None, expect_size=None):
     """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es (normalised with ``norm``)."""
-    dataset = SliceDataset(source, ranges, transform, batch_size, norm)
+    dataset = SliceDataset(source, ranges, transform, batch_size, norm, expect_size)
     n_batches = -(-R.total(dataset.ranges) // batch_size)
     workers = max(0, min(workers, n_batches))
     loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,

@@ -1,47 +1,48 @@
 """One rank's work on one variant for one preprocessing group: decode once, run every model.
 
-The group resumes from the members' checkpoints when all of them stopped at the same place (any
+The group resumes from the members' progress files when all of them stopped at the same place (any
 disagreement, e.g. a model added since, restarts this rank's slice for the group: simple and
 still exact). Batches arrive as uint8 and are normalised on the device, per model; on the CPU,
 when the models share a normalisation, the DataLoader workers do it (same ops, same numbers).
 Forward passes go to ``runners.Runners`` (on the CPU several batches at once); metrics,
-predictions and checkpoints are updated here, batch by batch in loader order.
+predictions and progress files are updated here, batch by batch in loader order.
 """
 from collections import deque
 
 import torch
 
-from robench.engine import checkpoint, ranges as R
+from robench.engine import progress, ranges as R
 from robench.engine.data import make_loader, normalise
 from robench.engine.predictions import PredictionRows
 from robench.errors import BadImageError, RobenchError
-from robench.metrics.classification import ClassificationMetrics
 from robench.models.preprocess import build_transform, normaliser
+from robench.precision import autocast as make_autocast
 
 
 class GroupRun:
-    def __init__(self, variant, key, members, cell, options, runtime):
+    def __init__(self, variant, key, members, work, options, runtime):
         self.variant, self.key, self.members = variant, key, members
         self.options, self.runtime = options, runtime
-        self.rank_slice = cell.rank_slice
-        self.paths = [checkpoint.path_for(p.cell_path(variant.name, options.shard), runtime.rank, runtime.world)
+        self.rank_slice = work.rank_slice
+        self.paths = [progress.path_for(p.cell_path(variant.name, options.shard), runtime.rank, runtime.world)
                       for p in members]
-        self.identities = [checkpoint.identity(p.protocol_hash, cell.fingerprint, cell.rank_slice,
-                                               runtime.rank, runtime.world) for p in members]
+        self.identities = [progress.identity(p.protocol_hash, p.metric_set.id, work.fingerprint, work.rank_slice,
+                                             runtime.rank, runtime.world) for p in members]
         self._resume()
 
     def _resume(self):
         want = self.options.save_predictions
-        saved = [checkpoint.load(path, ident, want, self.variant.name)
+        saved = [progress.load(path, ident, want, self.variant.name)
                  for path, ident in zip(self.paths, self.identities)]
-        if saved and all(s is not None and s.done == saved[0].done for s in saved):
+        restored = _restored(saved, self.members)
+        if restored is not None:
             self.done = saved[0].done
-            self.metrics = [ClassificationMetrics(s.state) for s in saved]
+            self.metrics = restored
             self.skipped = list(saved[0].skipped)  # skipped files are the same for every model
             self.rows = [s.rows for s in saved]
         else:
             self.done = []
-            self.metrics = [ClassificationMetrics() for _ in self.members]
+            self.metrics = [p.metric_set.new() for p in self.members]
             self.skipped = []
             self.rows = [PredictionRows(self.variant.name) if want else None for _ in self.members]
         a, b = self.rank_slice
@@ -52,16 +53,18 @@ class GroupRun:
         return R.total(self.todo)
 
     def run(self, scorer, bar, runners):
-        """Evaluates what is left of this rank's slice; checkpoints as it goes. Forward passes go
+        """Evaluates what is left of this rank's slice; saves progress as it goes. Forward passes go
         to ``runners`` (several batches at once on the CPU); batches are scored in order here."""
         opts, device = self.options, self.runtime.device
         if not self.todo:
             return self
         norms = [normaliser(p.model.data_config, device) for p in self.members]
         in_workers = norms[0] if device.type == "cpu" and _all_equal(norms) else None
+        expect = None if self.variant.resize else self.variant.stored_size
         loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
-                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers)
-        autocast = _autocast(device, opts.precision)
+                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers,
+                             expect_size=expect)
+        autocast = make_autocast(device, opts.precision)
         self.writers = None  # models seen writing into their input; they get copies
         self.new_indices, self.batches = [], 0
         in_flight = deque()
@@ -78,7 +81,7 @@ class GroupRun:
 
     def _score(self, batch, job, scorer, bar):
         """Adds a finished batch to every model's metrics (and predictions) and its undecodable
-        files to the skipped ones (or stops on them); checkpoints."""
+        files to the skipped ones (or stops on them); saves progress every --checkpoint-every batches."""
         self._take_bad(batch)
         if job is not None:
             with torch.inference_mode():
@@ -91,7 +94,7 @@ class GroupRun:
         self.batches += 1
         every = self.options.checkpoint_every
         if every and self.batches % every == 0:
-            self._checkpoint()
+            self._save_progress()
 
     def _take_bad(self, batch):
         if not batch.bad:
@@ -134,19 +137,27 @@ class GroupRun:
         self.done = R.normalise(self.done + R.from_indices(self.new_indices))
         self.new_indices = []
 
-    def _checkpoint(self):
+    def _save_progress(self):
         self._fold_scored()
         for path, ident, metrics, rows in zip(self.paths, self.identities, self.metrics, self.rows):
-            progress = checkpoint.Progress(self.done, metrics.state_dict(), self.skipped, rows)
-            checkpoint.save(path, ident, progress)
+            done = progress.Progress(self.done, metrics.state_dict(), self.skipped, rows)
+            progress.save(path, ident, done)
 
 
 def _all_equal(norms):
     return all(torch.equal(m, norms[0][0]) and torch.equal(s, norms[0][1]) for m, s in norms)
 
 
-def _autocast(device, precision):
-    if precision == "fp32":
-        return torch.autocast(device.type, enabled=False)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    return torch.autocast(device.type, dtype=dtype)
+def _restored(saved, members):
+    """The members' metric states from their progress files when all stopped at the same place and
+    every state is valid for its metric set; None otherwise (the slice is redone)."""
+    if not saved or not all(s is not None and s.done == saved[0].done for s in saved):
+        return None
+    try:
+        states = [p.metric_set.restore(s.state) for s, p in zip(saved, members)]
+    except RobenchError:
+        return None
+    done = R.total(saved[0].done)
+    if any(m.count + len(saved[0].skipped) != done for m in states):
+        return None
+    return states

@@ -10,7 +10,7 @@ Then the metric states are summed over ranks with one all-reduce and rank 0 save
 from collections import defaultdict
 from dataclasses import dataclass
 
-from robench.engine import cells
+from robench.engine import cell_files
 from robench.engine.group import GroupRun
 from robench.engine.predictions import PredictionRows, write_rows
 from robench.engine.ranges import contiguous_slice
@@ -38,8 +38,8 @@ class EvalOptions:
 
 
 @dataclass
-class Cell:
-    """Where one group's cells live in a variant: the job slice and this rank's part of it."""
+class WorkItem:
+    """One preprocessing group's unfinished cells in one variant: the job slice and this rank's part."""
 
     variant_index: int
     plan_indices: list
@@ -49,8 +49,8 @@ class Cell:
     rank_slice: tuple = None
 
 
-def pending_cells(plans, variants, options):
-    """Groups of cells not finished on disk, as seen by this process (rank 0 decides)."""
+def pending_work(plans, variants, options):
+    """WorkItems for the cells not finished on disk, as seen by this process (rank 0 decides)."""
     todo = []
     for vi, variant in enumerate(variants):
         start, stop = (0, len(variant)) if options.shard is None else contiguous_slice(len(variant), *options.shard)
@@ -58,12 +58,12 @@ def pending_cells(plans, variants, options):
         groups = defaultdict(list)
         for pi, plan in enumerate(plans):
             path = plan.cell_path(variant.name, options.shard)
-            if cells.load_cell(path, plan.protocol_hash, fingerprint, start, stop,
-                               need_predictions=options.save_predictions) is None:
+            if cell_files.load_cell(path, plan.protocol_hash, fingerprint, start, stop, plan.metric_set,
+                                    need_predictions=options.save_predictions) is None:
                 groups[pixel_key(plan.model.data_config, variant.resize)].append(pi)
             else:
-                cells.remove_partials(path)
-        todo.extend(Cell(vi, members, start, stop, fingerprint) for members in groups.values())
+                cell_files.remove_partials(path)
+        todo.extend(WorkItem(vi, members, start, stop, fingerprint) for members in groups.values())
     return todo
 
 
@@ -72,29 +72,29 @@ def run_cells(plans, suite, variants, options, runtime=None):
     runtime = runtime or init_runtime(options.device)
     for plan in plans:
         plan.prepare(runtime.device, options.channels_last, options.compile)
-    todo = runtime.broadcast_object(pending_cells(plans, variants, options) if runtime.is_main else None)
+    todo = runtime.broadcast_object(pending_work(plans, variants, options) if runtime.is_main else None)
     runs = []
-    for cell in todo:
-        variant, members = variants[cell.variant_index], [plans[i] for i in cell.plan_indices]
-        a, b = contiguous_slice(cell.stop - cell.start, runtime.rank, runtime.world)
-        cell.rank_slice = (cell.start + a, cell.start + b)
+    for work in todo:
+        variant, members = variants[work.variant_index], [plans[i] for i in work.plan_indices]
+        a, b = contiguous_slice(work.stop - work.start, runtime.rank, runtime.world)
+        work.rank_slice = (work.start + a, work.start + b)
         key = pixel_key(members[0].model.data_config, variant.resize)
-        runs.append(GroupRun(variant, key, members, cell, options, runtime))
+        runs.append(GroupRun(variant, key, members, work, options, runtime))
     scorer = Scorer(suite.label_subset)
     bar = _progress(sum(r.remaining for r in runs), options.progress and runtime.is_main, runtime.world)
     runners = Runners(runtime.device, options.threads, options.compile)
     try:
-        for cell, run in zip(todo, runs):
+        for work, run in zip(todo, runs):
             bar.set_description(run.variant.name)
             run.run(scorer, bar, runners)
-            _finish(cell, run, options, runtime)
+            _finish(work, run, options, runtime)
     finally:
         runners.close()
         bar.close()
     return runtime
 
 
-def _finish(cell, run, options, runtime):
+def _finish(work, run, options, runtime):
     """Sums the group's states over ranks; rank 0 saves its cells; checkpoints are then dropped."""
     skipped = sorted(s for part in runtime.all_gather_objects(run.skipped) for s in part)
     skipped = [[key, reason] for _, key, reason in skipped]
@@ -104,15 +104,16 @@ def _finish(cell, run, options, runtime):
         if rows is not None:
             parts = runtime.gather_objects(rows.columns())
             if runtime.is_main:
-                write_rows(cells.predictions_part(path), _joined(run.variant.name, parts))
+                write_rows(cell_files.predictions_part(path), _joined(run.variant.name, parts))
         if runtime.is_main:
-            cells.save_cell(path, protocol_hash=plan.protocol_hash, fingerprint=cell.fingerprint,
-                            start=cell.start, stop=cell.stop, variant=run.variant.name,
-                            state=metrics.state_dict(), n_seen=metrics.count, skipped=skipped)
+            cell_files.save_cell(path, protocol_hash=plan.protocol_hash, metric_set=plan.metric_set,
+                                 fingerprint=work.fingerprint, start=work.start, stop=work.stop,
+                                 variant=run.variant.name, state=metrics.state_dict(), n_seen=metrics.count,
+                                 skipped=skipped)
     runtime.barrier()
     for plan in run.members:
         path = plan.cell_path(run.variant.name, options.shard)
-        cells.remove_partials(path, runtime.rank, runtime.world)
+        cell_files.remove_partials(path, runtime.rank, runtime.world)
 
 
 def _joined(variant, parts):

@@ -8,16 +8,13 @@ made under one protocol on one data set: anything else is an error that says whi
 import glob
 import os
 import re
-from datetime import datetime, timezone
 
 from robench.engine import predictions
-from robench.engine.records import make_entry, predictions_path
+from robench.engine.records import predictions_path, suite_aggregates, variant_result
 from robench.errors import RecordError
-from robench.metrics.classification import ClassificationMetrics
-from robench.results import atomic_write_json, read_record, record_path
+from robench.results import load_record, now, record_path, write_record
 
 PARTIAL = re.compile(r"^(?P<suite>.+)\.shard-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
-COMPUTED = ("name", "n_expected", "n_reference", "n_seen", "metrics", "state", "skipped", "note")
 
 
 def model_dirs(directory):
@@ -59,19 +56,20 @@ def merge_partials(model_dir, suite_name, partials):
     first = records[0]
     _check_agree(records, [p for _, _, p in sorted(partials)])
     from robench.datasets import get_suite
+    from robench.metrics.base import MetricSet
 
-    entries = [_merged_entry([r["variants"][k] for r in records]) for k in range(len(first["variants"]))]
-    out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first["model"]["name"]
-    context = {"out_dir": out_dir, "model_name": model_name, "model": first["model"]}
-    aggregates = get_suite(first["suite"]["name"]).aggregates(entries, context)
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    metric_set = MetricSet(first.metric_set.get("metrics"))
+    if metric_set.id != first.metric_set.get("id"):
+        raise RecordError(f"{partials[0][2]} was made with another version of the metrics "
+                          f"({', '.join(metric_set.names)}): rerun the shards with this robench")
+    entries = [_merged_entry([r.variants[k] for r in records], metric_set) for k in range(len(first.variants))]
+    out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first.model["name"]
+    suite = get_suite(first.suite["name"])
     # The shards' own model, suite and env sections stand: they describe where the numbers were made.
-    record = {**first, "created": created, "run": {**first["run"], "shard": None}, "variants": entries,
-              "aggregates": aggregates}
-    out = record_path(out_dir, model_name, suite_name)
-    notes = _merge_predictions(out_dir, model_name, suite_name, len(records), entries)
-    atomic_write_json(out, record)
-    return out, notes
+    first.created, first.run, first.variants = now(), {**first.run, "shard": None}, entries
+    first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
+    notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
+    return write_record(record_path(out_dir, model_name, suite_name), first), notes
 
 
 def _complete_set(suite_name, partials):
@@ -83,8 +81,8 @@ def _complete_set(suite_name, partials):
     n = counts[0]
     records, claimed = [None] * n, {}
     for i, _, path in sorted(partials):
-        record = read_record(path)
-        said = (record.get("run") or {}).get("shard")
+        record = load_record(path)
+        said = record.run.get("shard")
         if said != [i, n]:
             raise RecordError(f"{path} holds shard {said} but its name says {i}/{n}: a copied or renamed "
                               "file? Rerun that shard or restore its name")
@@ -100,10 +98,11 @@ def _complete_set(suite_name, partials):
 
 def _check_agree(records, paths):
     first = records[0]
-    checks = (("protocol_hash", lambda r: r.get("protocol_hash"), "a different protocol (model, weights, "
+    checks = (("protocol_hash", lambda r: r.protocol_hash, "a different protocol (model, weights, "
                "preprocessing or precision)"),
-              ("data fingerprint", lambda r: r["suite"].get("fingerprint"), "different data"),
-              ("variants", lambda r: [v["name"] for v in r["variants"]], "a different --select"))
+              ("metric set", lambda r: r.metric_set.get("id"), "another version of robench's metrics"),
+              ("data fingerprint", lambda r: r.suite.get("fingerprint"), "different data"),
+              ("variants", lambda r: [v.name for v in r.variants], "a different --select"))
     for label, get, meaning in checks:
         for path, record in zip(paths[1:], records[1:]):
             if get(record) != get(first):
@@ -111,17 +110,17 @@ def _check_agree(records, paths):
                                   "rerun the odd shard(s) with the same command as the others")
 
 
-def _merged_entry(parts):
-    metrics = ClassificationMetrics()
+def _merged_entry(parts, metric_set):
+    """One variant of the merged record: the parts' states summed (they are additive)."""
+    state = metric_set.new()
     for part in parts:
-        metrics.merge(ClassificationMetrics(part["state"]))
-    info = {k: v for k, v in parts[0].items() if k not in COMPUTED}
-    skipped = [s for part in parts for s in part.get("skipped", [])]
-    return make_entry(parts[0]["name"], info, sum(p["n_expected"] for p in parts), parts[0]["n_reference"],
-                      metrics.state_dict(), skipped)
+        state.merge(metric_set.restore(part.state, f"variant {part.name}"))
+    skipped = [s for part in parts for s in part.skipped]
+    return variant_result(parts[0].name, parts[0].info, sum(p.n_images for p in parts), parts[0].n_official,
+                          state, skipped)
 
 
-def _merge_predictions(out_dir, model_name, suite_name, n, entries):
+def _merge_predictions(out_dir, model_name, suite_name, n, variant_names):
     """Joins the shards' predictions files in (variant, sample) order, when every shard has one."""
     paths = [predictions_path(out_dir, model_name, suite_name, (i, n)) for i in range(n)]
     present = [os.path.isfile(p) for p in paths]
@@ -135,7 +134,7 @@ def _merge_predictions(out_dir, model_name, suite_name, n, entries):
     import pyarrow.parquet as pq
 
     table = pa.concat_tables([pq.read_table(p) for p in paths])
-    order = {e["name"]: k for k, e in enumerate(entries)}
+    order = {name: k for k, name in enumerate(variant_names)}
     rank = pa.array([order[v] for v in table.column("variant").to_pylist()], pa.int64())
     table = table.take(pc.sort_indices(pa.table({"v": rank, "i": table.column("index")}),
                                        sort_keys=[("v", "ascending"), ("i", "ascending")]))

@@ -1,18 +1,22 @@
-"""One model's part in a run: its loaded module, protocol hash and where its cells live.
+"""One model's part in a run: its loaded module, protocol hash, metric set and where its cells live.
 
 The protocol hash covers what decides the numbers (model, weights, preprocessing, suite,
 precision); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
-it, so a cell computed one way is reused by a run configured another way.
+it, so a cell computed one way is reused by a run configured another way. The metric set is kept
+apart: adding a metric recomputes cells without changing the protocol.
 """
 import torch
 
-from robench.engine import cells
+from robench.engine import cell_files
 from robench.results import stable_hash
 
 
 class ModelPlan:
-    def __init__(self, model, suite, out_dir, precision="fp32"):
+    def __init__(self, model, suite, out_dir, precision="fp32", metric_set=None):
+        from robench.metrics.base import MetricSet
+
         self.model, self.suite, self.out_dir = model, suite, out_dir
+        self.metric_set = metric_set or MetricSet(suite.metrics)
         self.module = model.module
         self.forward = self.module
         describe = model.describe()
@@ -33,4 +37,4 @@ class ModelPlan:
         self.forward = torch.compile(self.module) if compile else self.module
 
     def cell_path(self, variant_name, shard=None):
-        return cells.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, shard)
+        return cell_files.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, shard)

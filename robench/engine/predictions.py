@@ -7,7 +7,6 @@ over the suite's 200 classes for ImageNet-R/A). top-1/top-5 follow from top5_cla
 NLL from label_prob, ECE from top5_prob[0]. Each finished cell keeps its own part file (written
 before the cell itself), so resumed and sharded runs assemble the same file at the end.
 """
-import os
 
 import numpy as np
 
@@ -76,16 +75,9 @@ def write_table(path, table):
     """Writes a parquet file so that ``path`` is either absent/old or the whole new file."""
     import pyarrow.parquet as pq
 
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from robench.fileio import atomic_write_with
+
+    atomic_write_with(path, lambda tmp: pq.write_table(table, tmp), suffix=".parquet")
 
 
 def write_rows(path, rows):

@@ -1,27 +1,19 @@
-"""Assembling a (model, suite) record from its finished cells (and its predictions file)."""
+"""Assembling a (model, suite) Record from its finished cells (and its predictions file)."""
 import os
 
-from robench.engine import cells, predictions
+from robench.engine import cell_files, predictions
 from robench.errors import RobenchError
-from robench.metrics.classification import ClassificationMetrics
-from robench.results import atomic_write_json, new_record, record_path, stable_hash
+from robench.results import Record, VariantResult, environment, now, record_path, stable_hash, write_record
 
 
-def make_entry(name, info, n_expected, n_reference, state, skipped):
-    """One variant's entry in a record; merged records build theirs with the same function."""
-    metrics = ClassificationMetrics(state)
-    entry = {"name": name, **info, "n_expected": n_expected, "n_reference": n_reference,
-             "n_seen": metrics.count, "metrics": metrics.compute(), "state": metrics.state_dict(),
-             "skipped": skipped}
+def variant_result(name, info, n_images, n_official, state, skipped):
+    """One variant of a record, its metrics computed from ``state`` (a MetricState); merged records
+    build theirs with the same function."""
+    result = VariantResult(name, n_images, n_official, state.count, state.compute(), state.state_dict(),
+                           skipped, dict(info))
     if skipped:
-        entry["note"] = f"{len(skipped)} image(s) could not be decoded and were skipped"
-    return entry
-
-
-def variant_entry(variant, cell):
-    start, stop = cell["slice"]
-    return make_entry(variant.name, variant.info, stop - start, variant.n_expected, cell["state"],
-                      cell["skipped"])
+        result.note = f"{len(skipped)} image(s) could not be decoded and were skipped"
+    return result
 
 
 def predictions_path(out_dir, model_name, suite_name, shard=None):
@@ -29,32 +21,68 @@ def predictions_path(out_dir, model_name, suite_name, shard=None):
     return record_path(out_dir, model_name, suite_name, shard)[: -len(".json")] + ".predictions.parquet"
 
 
+def data_origin(variants):
+    origins = {getattr(v, "data_origin", "released") for v in variants}
+    return origins.pop() if len(origins) == 1 else "mixed"
+
+
 def suite_section(suite, root, variants):
-    return {"name": suite.name, "version": suite.version, "root": os.path.abspath(os.fspath(root)),
-            "fingerprint": stable_hash([[v.name, v.source.fingerprint()] for v in variants]),
-            "label_subset": suite.label_subset, "resize": suite.resize, "description": suite.description}
+    section = {"name": suite.name, "version": suite.version, "root": os.path.abspath(os.fspath(root)),
+               "fingerprint": stable_hash([[v.name, v.source.fingerprint()] for v in variants]),
+               "label_subset": suite.label_subset, "resize": suite.resize, "description": suite.description,
+               "data_origin": data_origin(variants)}
+    if not suite.resize:
+        sizes = {v.stored_size for v in variants if v.stored_size}
+        section["stored_size"] = sizes.pop() if len(sizes) == 1 else None
+    return section
 
 
-def write_record(plan, variants, root, options, runtime):
+def as_released_preprocessing(model, stored):
+    """How images used as released (no resize or crop) reached the model: as they are when the model's
+    input size is the stored size, resized (and said so: not the benchmark protocol) otherwise."""
+    size = (model.get("data_config") or {}).get("input_size")
+    size = list(size[-2:]) if size else None
+    resized = None if size is None or stored is None else size != [stored, stored]
+    note = f"images are {stored}x{stored} and used without crop"
+    if resized:
+        note += f"; this model's input size is {size[0]}x{size[1]}, so they were resized (not the benchmark protocol)"
+    elif resized is False:
+        note += " or resize, as the benchmark prescribes"
+    return {"crop": False, "stored_size": stored, "model_input_size": size, "resized": resized, "note": note}
+
+
+def suite_aggregates(suite, model, suite_info, entries):
+    """The suite's aggregates of one record, plus the account of the no-resize rule where it applies."""
+    aggregates = dict(suite.aggregates([e.to_json() for e in entries]))
+    if not suite.resize:
+        aggregates["preprocessing"] = as_released_preprocessing(model, suite_info.get("stored_size"))
+        aggregates.setdefault("definitions", {})["preprocessing"] = (
+            "how the stored images reached the model: no crop; resized only when the model's input size "
+            "differs (then not the benchmark)")
+    return aggregates
+
+
+def write_plan_record(plan, variants, root, options, runtime):
     """Builds the record of ``plan`` from its cells and writes it; returns its path."""
     entries, parts = [], []
     for variant in variants:
         path = plan.cell_path(variant.name, options.shard)
-        cell = cells.read_json(path) if os.path.isfile(path) else None
+        cell = cell_files.read_json(path) if os.path.isfile(path) else None
         if cell is None:
             raise RobenchError(f"cell {path} is missing after evaluation")
-        entries.append(variant_entry(variant, cell))
-        parts.append(cells.predictions_part(path))
-    suite = plan.suite
+        start, stop = cell["slice"]
+        state = plan.metric_set.restore(cell["state"], path)
+        entries.append(variant_result(variant.name, variant.info, stop - start, variant.n_official, state,
+                                      cell["skipped"]))
+        parts.append(cell_files.predictions_part(path))
+    suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
-                "batch_size": options.batch_size,
-                "shard": list(options.shard) if options.shard else None}
-    context = {"out_dir": plan.out_dir, "model_name": plan.model.name, "model": plan.model.describe()}
-    aggregates = {} if options.shard else suite.aggregates(entries, context)
-    record = new_record(plan.model.describe(), suite_section(suite, root, variants), run_info,
-                        plan.protocol_hash, entries, aggregates)
+                "batch_size": options.batch_size, "shard": list(options.shard) if options.shard else None}
+    section = suite_section(suite, root, variants)
+    record = Record(model, section, run_info, plan.protocol_hash,
+                    {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,
+                    {} if options.shard else suite_aggregates(suite, model, section, entries),
+                    created=now(), env=environment())
     if options.save_predictions:
         predictions.concatenate(parts, predictions_path(plan.out_dir, plan.model.name, suite.name, options.shard))
-    out = record_path(plan.out_dir, plan.model.name, suite.name, options.shard)
-    atomic_write_json(out, record)
-    return out
+    return write_record(record_path(plan.out_dir, plan.model.name, suite.name, options.shard), record)

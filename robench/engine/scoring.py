@@ -23,7 +23,7 @@ class Scorer:
             self.position[self.columns] = torch.arange(len(cols))
 
     def update(self, metrics, logits, labels, predictions=False):
-        """Adds a batch to ``metrics``; with ``predictions``, returns the batch's top-k rows."""
+        """Adds a batch to ``metrics`` (a MetricState); with ``predictions``, returns the batch's top-k rows."""
         logits = logits.detach().float().cpu()
         if logits.shape[1] != 1000:
             raise RobenchError(

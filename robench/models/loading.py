@@ -1,16 +1,18 @@
 """Building a model from a spec string, with its weights and its evaluation preprocessing.
 
-robench never downloads: pretrained weights come from local files or the local caches of the
-Hugging Face hub and torch hub. When they are not there, the error says how to get them.
+The spec names a source (``robench.models.sources``); this module holds the built-in sources'
+builders. robench never downloads: pretrained weights come from local files or the local caches
+of the Hugging Face hub and torch hub. When they are not there, the error says how to get them.
 """
-import difflib
 import importlib
 import os
 from dataclasses import dataclass, field
 
 from robench.errors import ModelSpecError
-from robench.models import checkpoints
-from robench.models.spec import CHECKPOINT, FACTORY, TIMM, TORCHVISION, parse_spec
+from robench.models import weights as weight_files
+from robench.models.sources import MODEL_SOURCES
+from robench.models.spec import FACTORY, parse_spec
+from robench.registry import close_names
 
 
 @dataclass
@@ -44,25 +46,37 @@ class LoadedModel:
 def load_model(spec, **data_overrides):
     """Builds, loads and configures the model ``spec`` names (see ``robench.models.spec``)."""
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
-    builders = {TIMM: _build_timm, TORCHVISION: _build_torchvision, FACTORY: _build_factory,
-                CHECKPOINT: _build_from_checkpoint}
-    module, default_cfg, sha, *training = builders[parsed.source](parsed)
+    module, default_cfg, sha, training = _build(parsed)
     module.eval()
     weights = "random" if parsed.weights == "random" else ("file" if sha else _default_weights(parsed))
     from robench.models.preprocess import resolve_config
 
     config = resolve_config(module, default_cfg, data_overrides)
-    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights,
-                       training=training[0] if training else None)
+    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights, training=training)
 
 
-def _apply_weights(module, parsed):
+def _build(parsed):
+    """(module, default_cfg, sha256, training) from the spec's source, checked."""
+    import torch
+
+    built = MODEL_SOURCES.get(parsed.source)(parsed)
+    if not isinstance(built, tuple) or len(built) not in (3, 4):
+        raise ModelSpecError(f"model source '{parsed.source}' returned {type(built).__name__} for spec "
+                             f"'{parsed.text}', not (module, default_cfg, sha256[, training])")
+    if not isinstance(built[0], torch.nn.Module):
+        raise ModelSpecError(f"model source '{parsed.source}' built {type(built[0]).__name__} for spec "
+                             f"'{parsed.text}', not a torch.nn.Module")
+    return (*built, None)[:4]
+
+
+def apply_weights(module, parsed):
+    """Loads the spec's ``@weights`` file into ``module`` (for any source); its sha256, or None."""
     if parsed.weights in (None, "random"):
         return None
-    return checkpoints.load_weights(module, parsed.weights)
+    return weight_files.load_weights(module, parsed.weights)
 
 
-def _build_timm(parsed):
+def build_timm(parsed):
     import timm
 
     arch = parsed.target
@@ -71,9 +85,9 @@ def _build_timm(parsed):
     if parsed.weights is None:
         path = _local_timm_weights(arch)
         model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": path})
-        return model, None, None
+        return model, None, None, None
     model = timm.create_model(arch, pretrained=False)
-    return model, None, _apply_weights(model, parsed)
+    return model, None, apply_weights(model, parsed), None
 
 
 def _local_timm_weights(arch):
@@ -102,7 +116,7 @@ def _local_timm_weights(arch):
     )
 
 
-def _build_torchvision(parsed):
+def build_torchvision(parsed):
     import torch
     import torchvision
 
@@ -114,7 +128,7 @@ def _build_torchvision(parsed):
         default = torchvision.models.get_model_weights(parsed.target).DEFAULT
     except (ValueError, AttributeError):
         default = None
-    sha = _apply_weights(model, parsed)
+    sha = apply_weights(model, parsed)
     if parsed.weights is None:
         path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(default.url)) if default else None
         if not path or not os.path.isfile(path):
@@ -123,7 +137,7 @@ def _build_torchvision(parsed):
                 f"downloads; expected {path}). Use 'tv:{parsed.target}@/path/weights.pth' or '@random'"
             )
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model, _torchvision_config(default), sha
+    return model, _torchvision_config(default), sha, None
 
 
 def _torchvision_config(weights):
@@ -136,7 +150,7 @@ def _torchvision_config(weights):
             "interpolation": t.interpolation.value, "mean": tuple(t.mean), "std": tuple(t.std)}
 
 
-def _build_factory(parsed):
+def build_factory(parsed):
     module_name, _, attr = parsed.target.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
@@ -147,12 +161,13 @@ def _build_factory(parsed):
 
     if not isinstance(model, torch.nn.Module):
         raise ModelSpecError(f"'{parsed.target}' returned {type(model).__name__}, not a torch.nn.Module")
-    return model, None, _apply_weights(model, parsed)
+    return model, None, apply_weights(model, parsed), None
 
 
-def _build_from_checkpoint(parsed):
-    raw = checkpoints.read_checkpoint(parsed.target)
-    arch = checkpoints.checkpoint_arch(raw)
+def build_checkpoint(parsed):
+    """A file that records its architecture (``arch``, ``model_kwargs``), as ``robench train`` writes."""
+    raw = weight_files.read_weights_file(parsed.target)
+    arch = weight_files.recorded_arch(raw)
     if arch is None:
         raise ModelSpecError(
             f"checkpoint {parsed.target} does not record its architecture; say it: ARCH@{parsed.target}"
@@ -160,9 +175,9 @@ def _build_from_checkpoint(parsed):
     import timm
 
     model = timm.create_model(arch, pretrained=False, **_checkpoint_model_kwargs(raw))
-    checkpoints.load_weights(model, parsed.target)
+    sha = weight_files.load_weights(model, parsed.target)
     training = raw.get("training") if isinstance(raw.get("training"), dict) else None  # robench train's
-    return model, None, checkpoints.sha256_of(parsed.target), training
+    return model, None, sha, training
 
 
 def _checkpoint_model_kwargs(raw):
@@ -171,9 +186,8 @@ def _checkpoint_model_kwargs(raw):
 
 
 def _unknown_model(spec, name, known):
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise ModelSpecError(f"unknown model '{name}' in spec '{spec}'.{hint} (`robench list models` lists them)")
+    raise ModelSpecError(f"unknown model '{name}' in spec '{spec}'.{close_names(name, known)} "
+                         "(`robench list models` lists them)")
 
 
 def _default_weights(parsed):

@@ -2,7 +2,8 @@
 
 - ``resnet50.a1_in1k``, ``timm:resnet50``: timm, pretrained weights from the LOCAL cache only.
 - ``tv:resnet18`` / ``torchvision:resnet18``: torchvision, weights from the local torch hub cache.
-- ``my.module:factory``: any code; ``factory()`` returns an ``nn.Module``.
+- ``my.module:factory``: any code; ``factory()`` returns an ``nn.Module`` (also ``factory:my.module:factory``).
+- ``SOURCE:TARGET``: any source registered in ``robench.models.sources.MODEL_SOURCES`` (plug-ins too).
 - ``@random``: random init (no weights); ``@/path/ckpt.pth|.safetensors``: weights from a file.
 - ``/path/ckpt.pth``: a checkpoint that records its ``arch`` (as ``robench train`` writes).
 - ``NAME=``: the name used for output paths and tables (default: derived from the spec).
@@ -13,9 +14,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from robench.errors import ModelSpecError
+from robench.models.sources import CHECKPOINT, FACTORY, TIMM, TORCHVISION, source_named  # noqa: F401
 
-TIMM, TORCHVISION, FACTORY, CHECKPOINT = "timm", "torchvision", "factory", "checkpoint"
-_SOURCE_ALIASES = {"timm": TIMM, "tv": TORCHVISION, "torchvision": TORCHVISION}
 _CHECKPOINT_SUFFIXES = (".pth", ".pt", ".pth.tar", ".bin", ".safetensors", ".ckpt")
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -43,19 +43,24 @@ def parse_spec(text: str) -> ModelSpec:
     target, at, weights = rest.rpartition("@") if "@" in rest else (rest, "", None)
     if at and not weights:
         raise ModelSpecError(f"model spec '{original}' ends with '@': give 'random' or a weights file")
-    source = TIMM
-    prefix, colon, remainder = target.partition(":")
-    if colon:
-        if prefix.lower() in _SOURCE_ALIASES:
-            source, target = _SOURCE_ALIASES[prefix.lower()], remainder
-        else:
-            source = FACTORY
-    if not target or (source == FACTORY and not remainder):
+    source, target = _source_and_target(target)
+    if not target or (source == FACTORY and not target.partition(":")[2]):
         raise ModelSpecError(f"model spec '{original}' names no model")
     default_name = target.split(":")[-1] if source == FACTORY else target
     if weights not in (None, "random"):
         default_name = f"{default_name}-{_stem(weights)}"
     return ModelSpec(original, source, target, weights, name or _safe(default_name))
+
+
+def _source_and_target(target):
+    """``NAME:rest`` -> (source NAME, rest) for a registered NAME; another ``a:b`` is code (factory)."""
+    prefix, colon, remainder = target.partition(":")
+    if not colon:
+        return TIMM, target
+    if prefix.lower() == FACTORY and ":" in remainder:  # explicit factory:module:attr
+        return FACTORY, remainder
+    source = source_named(prefix)
+    return (source, remainder) if source else (FACTORY, target)
 
 
 def _stem(path):

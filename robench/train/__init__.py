@@ -5,7 +5,7 @@ folders or shards), ``loop`` (one epoch), ``checkpoint`` (atomic, resumable stat
 (through the evaluation engine), ``main`` (set-up). Importing this package does not import torch.
 """
 from robench.train.config import TrainConfig  # noqa: F401
-from robench.train.recipes import PAPER, RECIPES, Recipe, get_recipe  # noqa: F401
+from robench.train.recipes import PAPER, RECIPES, Recipe, find_recipe, get_recipe, recipe_names  # noqa: F401
 
 
 def train(config):

@@ -15,14 +15,14 @@ import numpy as np
 import torch
 
 from robench.errors import RobenchError
-from robench.results import atomic_write
+from robench.fileio import atomic_write
 
 LATEST, BEST = "latest.pth", "best.pth"
 FORMAT = "robench-train-checkpoint"
 
 
 def atomic_save(obj, path):
-    """torch.save through ``robench.results.atomic_write``: a kill never leaves half a checkpoint."""
+    """torch.save through ``robench.fileio.atomic_write``: a kill never leaves half a checkpoint."""
     atomic_write(path, lambda f: torch.save(obj, f), binary=True, suffix=".pth")
 
 

@@ -4,53 +4,41 @@ Layout: ``ROOT/train`` and ``ROOT/val``, each either wnid folders (``<wnid>/*.JP
 robench shard set (a folder with ``manifest.json``, see ``robench.datasets.shards``). Validation
 goes through the evaluation engine as the ``imagenet`` suite; this module only reads ``train``.
 
-Training needs random access (shuffling, repeated augmentation, exact resume), which tar streams
-do not give: a shard set is indexed once (the byte offset of every member) and samples are then
-read with ``pread``, so folders and shards are the same map-style dataset.
+Both are read as ``robench.datasets.base.Source`` objects: folders through the evaluation's own
+``scan_wnid_folders`` (a ``FolderSource``), shards through ``IndexedShardSource``. Training needs
+random access (shuffling, repeated augmentation, exact resume), which tar streams do not give: a
+shard set is indexed once (the byte offset of every member) and samples are then read with
+``pread``, so folders and shards are the same map-style dataset (``source.read(index)``).
 """
+import hashlib
 import os
 import tarfile
 
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from robench.datasets import shards
-from robench.datasets.base import scan_wnid_folders
+from robench.datasets.base import Source, scan_wnid_folders
 from robench.errors import BadImageError, DatasetLayoutError
 
 TRAIN_LAYOUT = "ROOT/train/<wnid>/*.JPEG or a shard set in ROOT/train (manifest.json)"
 
 
-class FolderReader:
-    """Random access to ``train/<wnid>/<file>`` (a scanned FolderSource)."""
-
-    def __init__(self, source):
-        self.directory, self.entries = source.directory, source.entries
-        self.labels = [label for _, label in self.entries]
-
-    def __len__(self):
-        return len(self.entries)
-
-    def read(self, index):
-        rel, label = self.entries[index]
-        with open(os.path.join(self.directory, rel), "rb") as f:
-            return rel, f.read(), label
-
-    def locate(self, key):
-        return os.path.join(self.directory, key)
-
-
-class ShardReader:
-    """Random access to the samples of local tar shards through a (shard, offset, size) index."""
+class IndexedShardSource(Source):
+    """The samples of local tar shards, read at random through a (shard, offset, size) index."""
 
     def __init__(self, root, paths, index):
         self.root, self.paths, self.index = root, paths, index  # index: [(key, shard, offset, size, label)]
-        self.labels = [row[4] for row in index]
         self._files, self._pid = {}, None
 
     def __len__(self):
         return len(self.index)
 
+    def iter_range(self, start, stop):
+        for i in range(start, min(stop, len(self.index))):
+            yield self.read(i)
+
     def read(self, i):
+        """(key, bytes, label) of one sample, by position (as ``FolderSource.read``)."""
         key, shard, offset, size, label = self.index[i]
         if self._pid != os.getpid():  # file descriptors are per process (DataLoader workers fork)
             self._files, self._pid = {}, os.getpid()
@@ -58,6 +46,13 @@ class ShardReader:
         if fd is None:
             fd = self._files[shard] = os.open(self.paths[shard], os.O_RDONLY)
         return key, os.pread(fd, size, offset), label
+
+    def fingerprint(self):
+        """As FolderSource's: a packed split has the fingerprint of the folders it was packed from."""
+        h = hashlib.sha256()
+        for key, _, _, _, label in self.index:
+            h.update(f"{key}\t{label}\n".encode())
+        return h.hexdigest()[:16]
 
     def locate(self, key):
         return f"{key} (in shards under {self.root})"
@@ -91,7 +86,7 @@ def _index_row(path, key, sample):
     return (name, *sample["image"], int(cls))
 
 
-def shard_reader(directory):
+def shard_source(directory):
     manifest = shards.read_manifest(directory)
     paths, index = [], []
     for variant in manifest["variants"]:
@@ -106,14 +101,15 @@ def shard_reader(directory):
             paths.append(url)
     if not index:
         raise DatasetLayoutError(f"shard set {directory} holds no samples (expected {TRAIN_LAYOUT})")
-    return ShardReader(directory, paths, index)
+    return IndexedShardSource(directory, paths, index)
 
 
 def pack_train_split(train_dir, out, shard_size=1000, progress=False):
     """Packs ``train_dir/<wnid>/*`` into a shard set at ``out`` with robench's shard writer (bytes
     unchanged); ``out`` can then be ``ROOT/train``. Returns the manifest path."""
-    from robench.datasets.base import Suite, Variant
+    from robench.datasets.base import Variant
     from robench.datasets.shard_writer import write_shard_set
+    from robench.datasets.suite import Suite
 
     class TrainSplit(Suite):
         name, layout = "imagenet-train", TRAIN_LAYOUT
@@ -124,14 +120,14 @@ def pack_train_split(train_dir, out, shard_size=1000, progress=False):
     return write_shard_set(TrainSplit(), train_dir, out, shard_size=shard_size, progress=progress)
 
 
-def train_reader(root):
-    """The training samples under ``root`` (``root/train``), from folders or shards."""
+def train_source(root):
+    """The training samples under ``root`` (``root/train``): a FolderSource or an IndexedShardSource."""
     directory = os.path.join(os.fspath(root), "train")
     if shards.is_shard_root(directory):
-        return shard_reader(directory)
+        return shard_source(directory)
     if not os.path.isdir(directory):
         raise DatasetLayoutError(f"training root {root} has no train/ folder (expected {TRAIN_LAYOUT})")
-    return FolderReader(scan_wnid_folders(directory, what=TRAIN_LAYOUT))
+    return scan_wnid_folders(directory, what=TRAIN_LAYOUT)
 
 
 def val_root(root):
@@ -151,20 +147,20 @@ def check_val(root):
 
 
 class TrainDataset(Dataset):
-    def __init__(self, reader, transform):
-        self.reader, self.transform = reader, transform
+    def __init__(self, source, transform):
+        self.source, self.transform = source, transform
 
     def __len__(self):
-        return len(self.reader)
+        return len(self.source)
 
     def __getitem__(self, index):
         from robench.engine.data import decode_image
 
-        key, data, label = self.reader.read(index)
+        key, data, label = self.source.read(index)
         try:
             image = decode_image(data)
         except Exception as e:
-            raise BadImageError(f"cannot decode training image {self.reader.locate(key)} "
+            raise BadImageError(f"cannot decode training image {self.source.locate(key)} "
                                 f"({type(e).__name__}: {e}); fix or remove the file") from None
         return self.transform(image), label
 

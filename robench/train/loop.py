@@ -12,6 +12,7 @@ from typing import Any, Optional
 import torch
 
 from robench.errors import RobenchError
+from robench.precision import autocast
 
 
 @dataclass
@@ -28,12 +29,6 @@ class StepParts:
     precision: str = "fp32"
     channels_last: bool = False
     step: int = 0  # optimiser steps so far (EMA warm-up counts them)
-
-
-def autocast(device, precision):
-    if precision == "fp32":
-        return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
 
 
 def train_step(parts, images, labels):

@@ -16,8 +16,11 @@ import torch
 
 from robench.engine.runtime import init_runtime
 from robench.errors import ModelSpecError, RobenchError
+from robench.fileio import atomic_write_json, atomic_write_text, atomic_write_with
+from robench.precision import PRECISIONS
+from robench.registry import close_names
 from robench.train import checkpoint as ckpts
-from robench.train.data import (TrainDataset, check_val, make_sampler, make_train_loader, train_reader,
+from robench.train.data import (TrainDataset, check_val, make_sampler, make_train_loader, train_source,
                                 train_transform, val_root)
 from robench.train.loop import StepParts, train_one_epoch
 from robench.train.recipes import differences, get_recipe, training_info, with_overrides
@@ -34,8 +37,8 @@ def effective_recipe(config, world):
                            "processes; give the per-device --batch-size")
     if recipe.uses_mixup and (recipe.global_batch // world) % 2:
         raise RobenchError(f"mixup/cutmix need an even per-device batch, not {recipe.global_batch // world}")
-    if recipe.precision not in ("fp32", "bf16", "fp16"):
-        raise RobenchError(f"precision '{recipe.precision}' is not fp32, bf16 or fp16")
+    if recipe.precision not in PRECISIONS:
+        raise RobenchError(f"precision '{recipe.precision}' is not one of {', '.join(PRECISIONS)}")
     return recipe
 
 
@@ -46,11 +49,8 @@ def build_model(arch, recipe, seed):
     import robench.models.robust_resnet  # noqa: F401  (registers them even if timm was found, not loaded, before)
 
     if not timm.is_model(arch):
-        import difflib
-
-        close = difflib.get_close_matches(arch, timm.list_models(), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ModelSpecError(f"unknown timm model '{arch}'.{hint} (`robench list models` lists them)")
+        raise ModelSpecError(f"unknown timm model '{arch}'.{close_names(arch, timm.list_models())} "
+                             "(`robench list models` lists them)")
     # Evaluation must see the training resolution: `robench eval RUN_DIR/best.pth` rebuilds the model
     # with these kwargs, so the record's preprocessing follows the input size trained at.
     model_kwargs = {"pretrained_cfg_overlay": {"input_size": (3, recipe.input_size, recipe.input_size)}}
@@ -137,7 +137,7 @@ def train(config):
     recipe = effective_recipe(config, runtime.world)
     run_dir = os.fspath(config.out)
     eval_roots = _final_eval_roots(config)
-    reader = train_reader(config.root)
+    source = train_source(config.root)
     check_val(config.root)
     net, model_kwargs = build_model(config.model, recipe, config.seed)
     net.to(runtime.device)
@@ -148,7 +148,7 @@ def train(config):
     from timm.data import resolve_data_config
 
     data_config = resolve_data_config({}, model=net)
-    dataset = TrainDataset(reader, train_transform(recipe, data_config))
+    dataset = TrainDataset(source, train_transform(recipe, data_config))
     sampler = make_sampler(dataset, recipe, runtime)
     loader = make_train_loader(dataset, sampler, recipe.global_batch // runtime.world, config.workers,
                                pin_memory=runtime.device.type == "cuda")
@@ -187,10 +187,9 @@ def _resume(config, run_dir, recipe, parts, scheduler, runtime):
         best = ckpt.get("best")
         parts.step = int((ckpt.get("training") or {}).get("optimizer_steps", 0))
     if runtime.is_main:
-        from robench.results import atomic_write_json
-
-        for stale in glob.glob(os.path.join(run_dir, ".tmp-*.pth")):  # left by a kill mid-write
-            os.unlink(stale)
+        for stale in glob.glob(os.path.join(run_dir, ".tmp-*")):  # robench.fileio's, left by a kill mid-write
+            if os.path.isfile(stale):
+                os.unlink(stale)
         atomic_write_json(os.path.join(run_dir, "recipe.json"), recipe.to_json())
         _trim_log(os.path.join(run_dir, "log.jsonl"), start)
     runtime.barrier()
@@ -208,10 +207,7 @@ def _trim_log(path, start):
                         lines.append(line if line.endswith("\n") else line + "\n")
                 except (ValueError, KeyError, TypeError):
                     break  # a line torn by a kill ends the usable log
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.writelines(lines)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(lines))
 
 
 def _announce(config, recipe, runtime, n_images, start, total_epochs):
@@ -264,9 +260,8 @@ def _save(epoch, config, recipe, runtime, parts, scheduler, run_dir, model_kwarg
         first = os.path.join(run_dir, ckpts.LATEST if latest else ckpts.BEST)
         ckpts.atomic_save(state, first)
         if latest and as_best:
-            tmp = os.path.join(run_dir, ".tmp-best.pth")
-            shutil.copyfile(first, tmp)
-            os.replace(tmp, os.path.join(run_dir, ckpts.BEST))
+            atomic_write_with(os.path.join(run_dir, ckpts.BEST), lambda tmp: shutil.copyfile(first, tmp),
+                              suffix=".pth")
     runtime.barrier()
 
 

@@ -5,14 +5,15 @@ augmentation, regularisation, batch size, precision), so that two runs with equa
 the same experiment. It is saved with each run (``RUN_DIR/recipe.json``) and inside every
 checkpoint. ``deit-300ep`` is the recipe of "Can CNNs Be More Robust Than Transformers?" (the DeiT
 recipe as the paper's TRAIN.md runs it); anything else is not the paper's recipe, and result
-records say so (see ``training_info``).
+records say so (see ``training_info``). Presets live in ``RECIPES``, a ``robench.registry.Registry``:
+``RECIPES.register(recipe.name, recipe)`` adds one.
 """
 import dataclasses
-import difflib
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from robench.errors import RobenchError
+from robench.registry import Registry, close_names
 
 
 @dataclass(frozen=True)
@@ -68,30 +69,30 @@ class Recipe:
 
 PAPER = "deit-300ep"
 
-RECIPES = {
-    # The paper's recipe, exactly (shared/reference/robust_resnet.md, "Training recipe").
-    PAPER: Recipe(name=PAPER),
-    # Minutes on a CPU with the generated data (robench data synth): a tiny model at 64 px.
-    # RandAugment, mixup/cutmix and erasing are off because the generated classes are colours
-    # that those augmentations repaint; the rest of the machinery is the same.
-    "demo": Recipe(
-        name="demo", epochs=6, global_batch=32, lr_base=3.2e-2, warmup_epochs=1, warmup_lr=1e-5,
-        min_lr=1e-5, input_size=64, scale=(0.25, 1.0), color_jitter=None, auto_augment=None,
-        reprob=0.0, mixup=0.0, cutmix=0.0, repeated_aug=1, drop_path=0.0),
-}
+RECIPES = Registry("recipe")
+# The paper's recipe, exactly (shared/reference/robust_resnet.md, "Training recipe").
+RECIPES.register(PAPER, Recipe(name=PAPER))
+# Minutes on a CPU with the generated data (robench data synth): a tiny model at 64 px.
+# RandAugment, mixup/cutmix and erasing are off because the generated classes are colours
+# that those augmentations repaint; the rest of the machinery is the same.
+RECIPES.register("demo", Recipe(
+    name="demo", epochs=6, global_batch=32, lr_base=3.2e-2, warmup_epochs=1, warmup_lr=1e-5,
+    min_lr=1e-5, input_size=64, scale=(0.25, 1.0), color_jitter=None, auto_augment=None,
+    reprob=0.0, mixup=0.0, cutmix=0.0, repeated_aug=1, drop_path=0.0))
 
 
 def recipe_names():
-    return sorted(RECIPES)
+    return sorted(RECIPES.names())
 
 
 def get_recipe(name):
-    """The preset called ``name``; a typo gets the closest names suggested."""
-    if name not in RECIPES:
-        close = difflib.get_close_matches(name, RECIPES, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise RobenchError(f"unknown recipe '{name}'.{hint} Known recipes: {', '.join(recipe_names())}")
-    return RECIPES[name]
+    """The preset called ``name``; a typo gets the closest names suggested (a RegistryError)."""
+    return RECIPES.get(name)
+
+
+def find_recipe(name):
+    """The preset called ``name``, or None: a run's recipe may be a preset's name or its own."""
+    return RECIPES.get(name) if name in RECIPES else None
 
 
 def with_overrides(recipe, overrides):
@@ -102,9 +103,8 @@ def with_overrides(recipe, overrides):
         if value is None:
             continue
         if key not in fields or key == "name":
-            close = difflib.get_close_matches(key, fields, n=3)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise RobenchError(f"recipe has no field '{key}'.{hint} Fields: {', '.join(sorted(fields))}")
+            raise RobenchError(f"recipe has no field '{key}'.{close_names(key, fields)} "
+                               f"Fields: {', '.join(sorted(fields))}")
         changes[key] = _parse(key, value, getattr(recipe, key)) if isinstance(value, str) else value
     return dataclasses.replace(recipe, **changes)
 
@@ -139,7 +139,7 @@ def differences(recipe, base):
 def training_info(recipe, epochs_done):
     """The ``training`` section of a result record. ``paper_recipe`` is true only for a run of the
     paper's preset, unchanged in every number, trained for all its epochs."""
-    preset = RECIPES.get(recipe.name)
+    preset = find_recipe(recipe.name)
     changed = differences(recipe, preset) if preset else None
     return {
         "recipe": recipe.name,

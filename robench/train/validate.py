@@ -11,12 +11,12 @@ import shutil
 from robench.results import read_record
 from robench.train import checkpoint as ckpts
 from robench.train.data import val_root
-from robench.train.recipes import RECIPES, training_info
+from robench.train.recipes import find_recipe, training_info
 
 
 def run_name(arch, recipe):
     """The model's name in records: ``<arch>-<recipe>``, plus ``-<N>ep`` when the epochs were changed."""
-    preset = RECIPES.get(recipe.name)
+    preset = find_recipe(recipe.name)
     suffix = "" if preset is not None and preset.epochs == recipe.epochs else f"-{recipe.epochs}ep"
     return f"{arch}-{recipe.name}{suffix}"
 

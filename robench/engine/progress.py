@@ -1,10 +1,10 @@
-"""Progress inside an unfinished cell, so that a killed 50,000-image cell does not restart at zero.
+"""Progress files: how far each rank got inside an unfinished cell, so that a killed 50,000-image cell does not restart at zero.
 
 Every ``--checkpoint-every`` batches each rank writes, per model, the metric state of the samples
 it has done, those samples (as index ranges: DataLoader workers each stop at their own place),
 the files it skipped and, with --save-predictions, its prediction rows (a parquet side file
 written first; rows beyond the recorded ranges are dropped on load). Because metric states are
-exact sums, resuming from a checkpoint gives the same cell as an uninterrupted run. A checkpoint
+exact sums, resuming from a progress file gives the same cell as an uninterrupted run. A progress file
 belongs to one rank of one world size; any other run ignores it and recomputes the slice.
 """
 import os
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robench.engine import cells, predictions
+from robench.engine import cell_files, predictions
 from robench.engine import ranges as R
-from robench.results import atomic_write_json, read_json
+from robench.fileio import atomic_write_json
+from robench.results import read_json
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Progress:
     """What one rank has done of its slice of one cell, for one model."""
 
     done: list = field(default_factory=list)  # index ranges
-    state: dict = None  # ClassificationMetrics.state_dict()
+    state: dict = None  # MetricState.state_dict()
     skipped: list = field(default_factory=list)  # [index, key, reason]
     rows: object = None  # PredictionRows, with --save-predictions
 
@@ -67,11 +68,11 @@ def _load_rows(path, done, variant):
     return predictions.PredictionRows.from_columns(variant, picked)
 
 
-def identity(protocol_hash, fingerprint, rank_slice, rank, world):
-    """What a checkpoint must match to be resumed from."""
-    return {"protocol_hash": protocol_hash, "fingerprint": fingerprint, "slice": list(rank_slice),
-            "rank": rank, "world": world}
+def identity(protocol_hash, metric_set_id, fingerprint, rank_slice, rank, world):
+    """What a progress file must match to be resumed from."""
+    return {"protocol_hash": protocol_hash, "metric_set": metric_set_id, "fingerprint": fingerprint,
+            "slice": list(rank_slice), "rank": rank, "world": world}
 
 
 def path_for(cell_file, rank, world):
-    return cells.partial_path(cell_file, rank, world)
+    return cell_files.partial_path(cell_file, rank, world)

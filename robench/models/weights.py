@@ -1,25 +1,17 @@
-"""Reading weights from local files: torch checkpoints (weights only) and safetensors.
+"""Reading weights from local files: torch-saved dicts (weights only, no pickled code) and safetensors.
 
-Released checkpoints wrap their weights (DeiT: ``model``; timm: ``state_dict`` and
+Released weight files wrap their weights (DeiT: ``model``; timm: ``state_dict`` and
 ``state_dict_ema``) and DDP-trained ones prefix keys with ``module.``: both are undone here.
 """
-import hashlib
 import os
 
 from robench.errors import ModelSpecError
+from robench.fileio import sha256_file
 
 WRAPPER_KEYS = ("model", "state_dict", "state_dict_ema", "model_ema")
 
 
-def sha256_of(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_checkpoint(path):
+def read_weights_file(path):
     """The raw object stored at ``path`` (a dict), never executing pickled code."""
     if not os.path.isfile(path):
         raise ModelSpecError(f"checkpoint {path} does not exist")
@@ -36,7 +28,7 @@ def read_checkpoint(path):
 
 
 def unwrap_state_dict(obj):
-    """The tensor dict inside a (possibly wrapped, possibly ``module.``-prefixed) checkpoint."""
+    """The tensor dict inside a (possibly wrapped, possibly ``module.``-prefixed) weights file."""
     if isinstance(obj, dict):
         for key in WRAPPER_KEYS:
             if isinstance(obj.get(key), dict):
@@ -47,8 +39,8 @@ def unwrap_state_dict(obj):
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
 
 
-def checkpoint_arch(obj):
-    """The architecture name a checkpoint records (robench and timm training write ``arch``)."""
+def recorded_arch(obj):
+    """The architecture name a weights file records (robench and timm training write ``arch``)."""
     if isinstance(obj, dict):
         arch = obj.get("arch")
         if isinstance(arch, str):
@@ -57,8 +49,9 @@ def checkpoint_arch(obj):
 
 
 def load_weights(model, path):
-    """Loads ``path`` into ``model`` strictly; a mismatch names the missing/unexpected keys."""
-    state = unwrap_state_dict(read_checkpoint(path))
+    """Loads ``path`` into ``model`` strictly; a mismatch names the missing/unexpected keys.
+    Returns the file's sha256 (the record's ``checkpoint_sha256``)."""
+    state = unwrap_state_dict(read_weights_file(path))
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shape mismatches
@@ -68,7 +61,7 @@ def load_weights(model, path):
             f"checkpoint {path} does not match the model: missing {_few(result.missing_keys)}, "
             f"unexpected {_few(result.unexpected_keys)}"
         )
-    return sha256_of(path)
+    return sha256_file(path)
 
 
 def _few(keys, n=4):

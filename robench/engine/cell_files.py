@@ -1,15 +1,18 @@
-"""Finished cells (model x variant x shard) on disk, so that a killed run resumes where it stopped.
+"""Cell files: one finished cell (model x variant x job-array task) on disk, so that a killed run
+resumes where it stopped.
 
 A cell file holds the additive metric state of one model on one slice of one variant, with the
-protocol hash and the data fingerprint it was computed under. A rerun reuses a cell only when
-both still match (and, with --save-predictions, when its predictions part exists); anything else
-is recomputed. The predictions part is written before the cell file, so a cell file on disk
+protocol hash, the metric set and the data fingerprint it was computed under. A rerun reuses a cell
+only when all three still match, its slice is the same and its state is valid for that slice (and,
+with --save-predictions, when its predictions part exists); anything else is recomputed, never
+trusted or zero-filled. The predictions part is written before the cell file, so a cell file on disk
 always comes with its part. Files are written by rank 0 only.
 """
 import glob
 import os
 
-from robench.results import atomic_write_json, read_json
+from robench.fileio import atomic_write_json
+from robench.results import read_json
 
 
 def cell_path(out_dir, model_name, suite_name, variant_name, shard=None):
@@ -24,23 +27,29 @@ def predictions_part(path):
     return path[: -len(".json")] + ".predictions.parquet"
 
 
-def load_cell(path, protocol_hash, fingerprint, start, stop, need_predictions=False):
-    """The stored cell if it was made under the same protocol, data and slice; else None."""
+def load_cell(path, protocol_hash, fingerprint, start, stop, metric_set, need_predictions=False):
+    """The stored cell if it was made under the same protocol, metric set, data and slice and its
+    state is valid for that slice; else None (the cell is recomputed)."""
     if not os.path.isfile(path):
         return None
     try:
         cell = read_json(path)
+        same = (cell.get("protocol_hash") == protocol_hash and cell.get("fingerprint") == fingerprint
+                and cell.get("slice") == [start, stop] and cell.get("metric_set") == metric_set.id)
+        if not same:
+            return None
+        state = metric_set.restore(cell["state"], path)
+        if state.count != cell["n_seen"] or cell["n_seen"] + len(cell["skipped"]) != stop - start:
+            return None
     except Exception:  # a foreign or damaged file is recomputed, never trusted
         return None
-    same = (cell.get("protocol_hash") == protocol_hash and cell.get("fingerprint") == fingerprint
-            and cell.get("slice") == [start, stop])
     if need_predictions and not os.path.isfile(predictions_part(path)):
         return None
-    return cell if same else None
+    return cell
 
 
-def save_cell(path, *, protocol_hash, fingerprint, start, stop, variant, state, n_seen, skipped):
-    atomic_write_json(path, {"protocol_hash": protocol_hash, "fingerprint": fingerprint,
+def save_cell(path, *, protocol_hash, metric_set, fingerprint, start, stop, variant, state, n_seen, skipped):
+    atomic_write_json(path, {"protocol_hash": protocol_hash, "metric_set": metric_set.id, "fingerprint": fingerprint,
                              "slice": [start, stop], "variant": variant, "n_seen": n_seen,
                              "state": state, "skipped": skipped})
 

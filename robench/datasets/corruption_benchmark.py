@@ -1,0 +1,152 @@
+"""A corruption benchmark (ImageNet-C and its kind): ``<root>/<corruption>/<severity>/<wnid>/*``.
+
+Everything specific to one benchmark is its ``CorruptionTable`` (robench.metrics.corruption):
+corruptions and their groups, severities, extra corruptions (evaluated when present, reported apart),
+and the baseline errors that normalise CE. ``CorruptionSuite`` turns a table into a suite: the layout,
+``--select`` over cells, the aggregates (mCE, mean error, per corruption and group), relative mCE
+joined at report time with the clean companion's record, leaderboard columns, the per-corruption and
+per-severity detail tables and their plots. ImageNet-C is this class + AlexNet's table; ImageNet-C-bar
+or 3DCC would be a table + a few lines.
+
+``--select`` (comma-separated, a union) picks cells; every cell it names must exist:
+  ``fog`` (its severities), ``fog/3`` (one cell), ``3`` (severity 3 of the benchmark, plus the extra
+  corruptions present), a group name (e.g. ``noise``), ``extra``, ``benchmark``, ``all`` (the default:
+  the benchmark plus the extra corruptions present); a group or ``benchmark``/``extra``/``all`` may take a
+  severity too: ``weather/5``. Without ``--select`` every benchmark cell must be there.
+"""
+import os
+
+from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
+from robench.datasets.suite import Suite
+from robench.errors import DatasetLayoutError, RobenchError
+from robench.metrics import corruption as C
+from robench.registry import close_names
+
+
+class CorruptionSuite(Suite):
+    resize = False
+    table = None  # a CorruptionTable (a property in subclasses, so that listing suites reads no file)
+    companion = "imagenet"
+    cell_size = 50_000
+    image_glob = "*.JPEG"
+
+    # --- cells ----------------------------------------------------------------------------------
+    def expand_token(self, token):
+        """One ``--select`` item -> [(corruption, severity, required)]; extras asked for only implicitly
+        (``all``, a bare severity) are not required."""
+        table = self.table
+        text = token.strip().strip("/")
+        if text.startswith(f"{self.name}/"):
+            text = text[len(self.name) + 1:]
+        head, _, tail = text.partition("/")
+        if head.isdigit() and not tail:
+            head, tail = "all", head
+        severities = table.severities
+        if tail:
+            if not (tail.isdigit() and int(tail) in table.severities):
+                raise RobenchError(f"{self.name} --select '{token}': severity must be "
+                                   f"{table.severities[0]}..{table.severities[-1]}")
+            severities = (int(tail),)
+        named = {"all": [(c, True) for c in table.benchmark] + [(c, False) for c in table.extra],
+                 "benchmark": [(c, True) for c in table.benchmark], "extra": [(c, True) for c in table.extra]}
+        for group in table.group_names:
+            named[group] = [(c, True) for c in table.benchmark if table.groups[c] == group]
+        for c in table.all:
+            named[c] = [(c, True)]
+        if head not in named:
+            raise RobenchError(f"{self.name} --select '{token}' names no corruption, group or severity."
+                               f"{close_names(head, named, cutoff=0.0 if len(head) > 3 else 0.6)} "
+                               "Use e.g. fog, fog/3, 3, weather, extra (see robench list suites)")
+        return [(c, s, required) for c, required in named[head] for s in severities]
+
+    def choose_cells(self, select, present):
+        """The (corruption, severity) cells to evaluate, in table order, and the asked-for ones missing."""
+        corruptions_present = {c for c, _ in present}
+        wanted = {}
+        for token in select or ["all"]:
+            for c, s, required in self.expand_token(token):
+                if required or c in corruptions_present:  # an extra corruption, once there, must be whole
+                    wanted[(c, s)] = True
+        order = {c: i for i, c in enumerate(self.table.all)}
+        cells = sorted(wanted, key=lambda cell: (order[cell[0]], cell[1]))
+        return cells, [cell for cell in cells if cell not in present]
+
+    def scan(self, root, select=None):
+        table = self.table
+        root = find_data_dir(root, self.folder_names)
+        present = {(c, s) for c in table.all for s in table.severities
+                   if os.path.isdir(os.path.join(root, c, str(s)))}
+        if not present:
+            raise DatasetLayoutError(
+                f"{root} holds no {table.name} corruption folders (expected {root}/<corruption>/<severity>/"
+                f"<wnid>/{self.image_glob} with corruptions such as {', '.join(table.all[:3])}, ...)")
+        cells, missing = self.choose_cells(select, present)
+        if missing:
+            self._raise_missing(missing, select, f"{root}/<corruption>/<severity>/<wnid>/{self.image_glob}")
+        size = self.stored_size_of(root)
+        return [Variant(f"{self.name}/{c}/{s}",
+                        scan_wnid_folders(os.path.join(root, c, str(s)), what=f"{c}/{s}/<wnid>/{self.image_glob}"),
+                        n_official=self.cell_size, info=self.cell_info(c, s, size), resize=False, stored_size=size)
+                for c, s in cells]
+
+    def cell_info(self, corruption, severity, size):
+        info = {"corruption": corruption, "severity": severity, "group": self.table.groups[corruption]}
+        if size != self.stored_size:
+            info["image_size"] = size
+        return info
+
+    def select_variants(self, variants, select):
+        """The same cell choice for a shard set as for folders (used by the shard reader)."""
+        by_cell = {(v.info.get("corruption"), v.info.get("severity")): v for v in variants}
+        cells, missing = self.choose_cells(select, set(by_cell))
+        if missing:
+            self._raise_missing(missing, select, "its manifest")
+        return [by_cell[cell] for cell in cells]
+
+    def _raise_missing(self, missing, select, where):
+        listed = ", ".join(f"{c}/{s}" for c, s in missing[:12]) + (" ..." if len(missing) > 12 else "")
+        hint = ("" if select else "; to evaluate only what is there, pass --select (e.g. fog,snow/3)")
+        raise DatasetLayoutError(f"{self.name}: {len(missing)} cell(s) missing ({listed}) in {where}{hint}")
+
+    # --- results --------------------------------------------------------------------------------
+    def errors_by_corruption(self, entries):
+        """corruption -> top-1 errors (fractions) per severity, for corruptions with every severity."""
+        cells = {}
+        for entry in entries:
+            state = entry.get("state") or {}
+            if state.get("n") and "corruption" in entry:
+                cells.setdefault(entry["corruption"], {})[int(entry["severity"])] = 1.0 - state["correct1"] / state["n"]
+        wanted = set(self.table.severities)
+        return {c: [per[s] for s in self.table.severities] for c, per in cells.items() if set(per) == wanted}
+
+    def aggregates(self, entries):
+        """mCE, mean error and the rest from the corruptions whose severities were all evaluated."""
+        out = C.aggregates(self.table, self.errors_by_corruption(entries))
+        out["notes"] = [] if out["mce"] is not None else [
+            f"mCE and the mean error need all {len(self.table.benchmark)} benchmark corruptions x "
+            f"{len(self.table.severities)} severities"]
+        return out
+
+    def joined(self, record, companion):
+        """Relative CE/mCE and the clean error, from the companion (clean) record of the same model."""
+        clean_error = None
+        if companion is not None:
+            state = companion["variants"][0].get("state") or {}
+            clean_error = 1.0 - state["correct1"] / state["n"] if state.get("n") else None
+        return C.joined(self.table, self.errors_by_corruption(record["variants"]), clean_error)
+
+    def departures(self, record):
+        """Fewer cells than the whole benchmark is a subset of the test data."""
+        cells = {(v.get("corruption"), v.get("severity")) for v in record["variants"]
+                 if v.get("corruption") in self.table.benchmark}
+        return {"data": "subset"} if len(cells) < len(self.table.benchmark) * len(self.table.severities) else {}
+
+    def detail_tables(self, rows):
+        from robench.datasets.corruption_tables import detail_tables
+
+        return detail_tables(self, rows)
+
+    def plots(self, rows):
+        from robench.datasets.corruption_tables import plots
+
+        return plots(self, rows)

@@ -1,0 +1,72 @@
+"""Writing files so that a kill never leaves half of one, and hashing them in chunks.
+
+Every output robench writes (records, cells, progress files, manifests, leaderboard pages, plots,
+predictions, training checkpoints) goes through ``atomic_write``: a temp file beside the target,
+flushed and fsynced, then renamed over it, so the path holds either the old file or the whole new
+one. Files are made readable by others (mkstemp makes them private), like any other output.
+"""
+import hashlib
+import json
+import os
+import tempfile
+
+
+def atomic_write(path, write, binary=False, suffix=".tmp"):
+    """Calls ``write(file)`` on a temp file beside ``path``, then renames it over ``path``."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path, obj):
+    """``obj`` as JSON; NaN and infinity are refused, never written."""
+
+    def write(f):
+        json.dump(obj, f, indent=1, sort_keys=False, allow_nan=False)
+        f.write("\n")
+
+    atomic_write(path, write, suffix=".json")
+
+
+def atomic_write_text(path, text):
+    atomic_write(path, lambda f: f.write(text), suffix=".txt")
+
+
+def atomic_write_with(path, save, suffix=".tmp"):
+    """For writers that want a file name (pyarrow, matplotlib, torch.save): ``save(tmp_path)``."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        save(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def sha256_file(path, chunk=1 << 20):
+    """Hex sha256 of a file, read in chunks (checkpoints and shards are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()

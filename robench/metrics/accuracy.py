@@ -1,0 +1,19 @@
+"""Top-1 / top-5 accuracy and top-1 error, in percent: the numbers every robustness table reports."""
+from robench.metrics.base import Metric, Value
+
+
+class Accuracy(Metric):
+    name = "accuracy"
+    fields = {"correct1": (), "correct5": ()}
+    values = (Value("top1", True, "top-1 accuracy (%)", "top-1"),
+              Value("top5", True, "top-5 accuracy (%)", "top-5"),
+              Value("error", False, "top-1 error (%): 100 - top-1", "error"))
+
+    def update(self, state, scores):
+        hit = scores.top5.eq(scores.target[:, None])
+        state["correct1"] += hit[:, 0].sum()
+        state["correct5"] += hit.any(dim=1).sum()
+
+    def compute(self, state, n):
+        top1 = 100.0 * state["correct1"].item() / n
+        return {"top1": top1, "top5": 100.0 * state["correct5"].item() / n, "error": 100.0 - top1}

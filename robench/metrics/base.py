@@ -1,0 +1,183 @@
+"""Declared metrics: what a metric keeps (additive state fields), how it computes, which way is better.
+
+A metric is one class in one module, registered by name in ``METRICS`` (entry point group
+``robench.metrics`` for other packages). Its whole state is a few float64 tensors that only ever
+get added to, so merging shards, ranks or a resumed run's cells is a plain sum and distributed sync
+is one all-reduce of one flat tensor (torchmetrics' idea, without "cat" state that grows with the
+data). Every suite evaluates every registered metric unless it names its own list.
+
+A ``MetricSet`` is the metrics of one run. Its ``id`` (names, versions and state fields) is part of
+every saved cell, progress file and record: state saved under another set is recomputed, never
+zero-filled, and partial records of different sets are never merged.
+"""
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
+
+import torch
+
+from robench.errors import RobenchError
+from robench.registry import Registry
+
+METRICS = Registry("metric", group="robench.metrics")
+METRICS.register("accuracy", "robench.metrics.accuracy:Accuracy")
+METRICS.register("nll", "robench.metrics.nll:NegativeLogLikelihood")
+METRICS.register("calibration", "robench.metrics.calibration:ExpectedCalibrationError")
+
+GRID = 2.0 ** 24  # sums of multiples of 2**-24 are exact in float64 below 2**29 (e.g. 50k images x NLL 10^4)
+
+
+class StaleMetricState(RobenchError):
+    """Saved metric state whose fields are not those of the current metric set."""
+
+
+def on_grid(values):
+    """Per-sample floats rounded to a 2**-24 grid, so that their float64 sums are exact and do not
+    depend on how samples were split into batches, ranks, shards or resumed runs."""
+    return torch.round(values.double() * GRID) / GRID
+
+
+@dataclass(frozen=True)
+class Value:
+    """One number a metric reports (in a variant's ``metrics``)."""
+
+    name: str
+    higher_is_better: Optional[bool]  # None: neither (a count, say)
+    definition: str
+    header: str = ""  # short column header; the name when empty
+
+
+class Metric:
+    """Subclasses set ``name``, ``fields`` (state field -> shape) and ``values``, and implement
+    ``update`` (add one batch into ``state``) and ``compute`` (state -> {value name: number or None})."""
+
+    name = ""
+    version = "1"  # bump when the meaning of the state changes: saved state is then recomputed
+    fields = {}
+    values = ()
+
+    def update(self, state, scores):
+        raise NotImplementedError
+
+    def compute(self, state, n):
+        raise NotImplementedError
+
+
+class Scores:
+    """One batch as the metrics see it: logits over the scored classes and target positions among
+    them, with the softmax and top-k computed once for all metrics."""
+
+    def __init__(self, logits, target):
+        self.logits, self.target = logits.detach().float().cpu(), target.detach().long().cpu()
+
+    @cached_property
+    def log_probs(self):
+        return self.logits.log_softmax(dim=1)
+
+    @cached_property
+    def probs(self):
+        return self.log_probs.exp()
+
+    @cached_property
+    def top5(self):
+        return self.logits.topk(min(5, self.logits.shape[1]), dim=1).indices
+
+    @cached_property
+    def confidence_and_prediction(self):
+        return self.probs.max(dim=1)
+
+
+class MetricSet:
+    """The metrics of one run, in registry order; ``names=None`` means every registered metric."""
+
+    def __init__(self, names=None):
+        self.names = list(names) if names is not None else METRICS.names()
+        self.metrics = [METRICS.get(name)() for name in self.names]
+        self.fields = {"n": ()}
+        for metric in self.metrics:
+            for field, shape in metric.fields.items():
+                if field in self.fields:
+                    raise RobenchError(f"metric '{metric.name}' declares state field '{field}', which another "
+                                       "metric of the set already declares; give it a name of its own")
+                self.fields[field] = tuple(shape)
+        from robench.results import stable_hash
+
+        self.id = stable_hash([[m.name, m.version, sorted(m.fields.items())] for m in self.metrics])
+
+    @property
+    def values(self):
+        return [v for m in self.metrics for v in m.values]
+
+    def new(self):
+        return MetricState(self)
+
+    def restore(self, saved, where="saved state"):
+        """A MetricState from a saved ``state_dict``; StaleMetricState when its fields differ."""
+        if not isinstance(saved, dict) or set(saved) != set(self.fields):
+            have = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+            raise StaleMetricState(f"{where} holds metric fields {have}, not those of this metric set "
+                                   f"({', '.join(self.names)}: {sorted(self.fields)})")
+        state = MetricState(self)
+        for field, shape in self.fields.items():
+            value = torch.as_tensor(saved[field], dtype=torch.float64)
+            if value.numel() != torch.Size(shape).numel():
+                raise StaleMetricState(f"{where}: metric field '{field}' has {value.numel()} numbers, "
+                                       f"expected shape {shape}")
+            if not torch.isfinite(value).all() or (value < 0).any() and field == "n":
+                raise StaleMetricState(f"{where}: metric field '{field}' holds invalid numbers")
+            state.state[field] = value.reshape(shape).clone()
+        return state
+
+
+class MetricState:
+    """The additive state of a MetricSet over everything it was updated with."""
+
+    def __init__(self, metric_set):
+        self.set = metric_set
+        self.state = {k: torch.zeros(shape, dtype=torch.float64) for k, shape in metric_set.fields.items()}
+
+    @torch.no_grad()
+    def update(self, logits, target):
+        """Adds one batch; ``target`` holds class positions in ``logits``' columns."""
+        scores = Scores(logits, target)
+        self.state["n"] += scores.target.numel()
+        for metric in self.set.metrics:
+            metric.update(self.state, scores)
+
+    def merge(self, other):
+        """Adds another state of the same set into this one (shards, ranks, cells); returns self."""
+        if other.set.id != self.set.id:
+            raise StaleMetricState("cannot add metric states of different metric sets")
+        for k in self.state:
+            self.state[k] += other.state[k]
+        return self
+
+    def flat(self):
+        return torch.cat([v.reshape(-1) for v in self.state.values()])
+
+    def load_flat(self, flat):
+        offset = 0
+        for k, v in self.state.items():
+            n = v.numel()
+            self.state[k] = flat[offset: offset + n].reshape(v.shape).to(torch.float64).cpu().clone()
+            offset += n
+        return self
+
+    def state_dict(self):
+        """JSON-ready state (numbers as numbers)."""
+        return {k: (v.item() if v.dim() == 0 else v.tolist()) for k, v in self.state.items()}
+
+    @property
+    def count(self):
+        return int(self.state["n"].item())
+
+    def compute(self):
+        """{value name: number or None (no samples)} over every metric of the set."""
+        n = self.state["n"].item()
+        out = {}
+        for metric in self.set.metrics:
+            if n == 0:
+                out.update({v.name: None for v in metric.values})
+            else:
+                out.update(metric.compute(self.state, n))
+        return out
