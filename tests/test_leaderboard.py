@@ -17,11 +17,12 @@ from robench.cli import cli
 from robench.errors import RecordError
 from robench.leaderboard import build, generate, protocol_key, stale
 from robench.leaderboard.tables import format_column
+from robench.results import Record
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "leaderboard")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED = os.path.join(DATA, "expected.md")
-PLOTS = ["imagenet-c-generated-imagenet-c-corruptions.png", "imagenet-c-generated-imagenet-c-severity.png",
+PLOTS = ["origin-generated-imagenet-c-corruptions.png", "origin-generated-imagenet-c-severity.png",
          "standard-clean-vs-ood.png", "standard-imagenet-c-corruptions.png", "standard-imagenet-c-severity.png"]
 PAPER = {  # the paper's table: ImageNet, Stylized, ImageNet-C mean error, ImageNet-R, Sketch
     "deit_small_patch16_224": ("79.8", "16.2", "42.8", "41.9", "29.1"),
@@ -99,7 +100,7 @@ def test_different_protocols_never_share_a_section(built):
     titles = [line for line in markdown.splitlines() if line.startswith("## ")]
     assert titles[:4] == [
         "## Standard protocol",
-        "## Separate protocol: ImageNet-C corrupted in memory by imagecorruptions, not the released JPEGs",
+        "## Separate protocol: generated stand-in data (robench data synth), not the released data sets",
         "## Separate protocol: evaluated on a subset of the test data; input resolution 64 px (the benchmark: "
         "224 px); trained by robench, recipe demo, epochs 2 (not the paper's full 300-epoch recipe)",
         "## Separate protocol: random weights (a floor for sanity checks, not a model)"]
@@ -190,11 +191,16 @@ def test_bad_entries_are_named_and_skipped_or_fatal_with_strict(tmp_path):
         "future_schema.json", "malformed.json", "resnet50.imagenet.json", "shard.json", "unexplained_count.json"]
     text = "\n".join(warnings)
     assert "unknown schema_version 99" in text and "not a readable JSON record" in text
-    assert "n_seen 49990 != n_expected 50000" in text and "robench merge" in text
+    assert "n_seen 49990 != n_images 50000" in text and "robench merge" in text
     assert "duplicates " + os.path.join(entries, "resnet50", "imagenet.json") in text  # first in sorted order wins
     board = generate(entries, reported, out)
     with open(EXPECTED, encoding="utf-8") as f:
         assert board.markdown == f.read()  # the good entries are published exactly as without the bad ones
+
+
+def upgraded(record):
+    """A fixture record (schema 1, as committed) read the way every consumer reads records."""
+    return Record.from_json(record).to_json()
 
 
 def _imagenet_c_fixture():
@@ -205,7 +211,7 @@ def _imagenet_c_fixture():
 def test_protocol_key_names_every_departure_from_the_benchmark():
     with open(os.path.join(DATA, "entries", "resnet50.imagenet.json")) as f:
         clean = json.load(f)
-    assert protocol_key(clean) == ()
+    assert protocol_key(upgraded(clean)) == ()
     variants = {
         "random": lambda r: r["model"].update(weights="random"),
         "input": lambda r: r["model"]["data_config"].update(input_size=[3, 160, 160]),
@@ -215,24 +221,27 @@ def test_protocol_key_names_every_departure_from_the_benchmark():
         "paper": lambda r: r["model"].update(training={"recipe": "deit-300ep", "epochs": 300, "paper_recipe": True}),
         "other-tool": lambda r: r["model"].update(recipe="paper", epochs=300),
         "subset": lambda r: r["variants"][0].update(n_expected=100, n_seen=100),
+        "bf16": lambda r: r["run"].update(precision="bf16"),
+        "crop": lambda r: r["model"].update(preprocessing_overrides={"crop_pct": 0.95}),
         "stylized-resized": lambda r: r["suite"].update(name="stylized-imagenet", resize=True),
     }
     keys = {}
     for name, change in variants.items():
         record = copy.deepcopy(clean)
         change(record)
-        keys[name] = protocol_key(record)
+        keys[name] = protocol_key(upgraded(record))
     assert keys == {"random": (("weights", "random"),), "input": (("input", "160px"),),
                     "demo": (("training", "recipe=demo,epochs=2"),),
                     "short": (("training", "recipe=deit-300ep,modified,epochs=120"),), "paper": (), "other-tool": (),
-                    "subset": (("data", "subset"),),
+                    "subset": (("data", "subset"),), "bf16": (("precision", "bf16"),),
+                    "crop": (("preprocessing", "crop_pct=0.95"),),
                     "stylized-resized": (("resize", "stylized-imagenet:resize + center crop"),)}
     corrupted = _imagenet_c_fixture()
-    assert protocol_key(corrupted) == ()
-    corrupted["aggregates"]["protocol"] = "generated"
-    assert protocol_key(corrupted) == (("imagenet-c", "generated"),)
+    assert protocol_key(upgraded(corrupted)) == ()
+    corrupted["aggregates"]["protocol"] = "generated"  # how version-1 records said it
+    assert protocol_key(upgraded(corrupted)) == (("origin", "generated"),)
     corrupted["variants"] = [v for v in corrupted["variants"] if v["severity"] != 5]
-    assert protocol_key(corrupted) == (("data", "subset"), ("imagenet-c", "generated"))
+    assert protocol_key(upgraded(corrupted)) == (("data", "subset"), ("origin", "generated"))
 
 
 def test_format_column_bolds_the_best_and_never_shows_missing_as_zero():
@@ -266,7 +275,8 @@ def test_a_record_written_by_the_engine_goes_to_its_own_section(clean_root, tmp_
     titles = [line for line in board.markdown.splitlines() if line.startswith("## ")]
     # 50 generated images at the oracle's 64 px: a subset at another resolution, never beside the paper's rows
     assert titles[1] == ("## Separate protocol: evaluated on a subset of the test data; input resolution 64 px "
-                         "(the benchmark: 224 px)")
+                         "(the benchmark: 224 px); generated stand-in data (robench data synth), not the released "
+                         "data sets")
     section = board.markdown.split("\n## ")[2]
     (row,) = [r for r in table_rows(section) if "Source" in r]
     assert (row["Model"], row["Source"], row["ImageNet ↑"]) == ("colour_oracle", "measured by robench", "100.0")

@@ -76,7 +76,7 @@ def test_recipes_are_a_registry():
     assert find_recipe("mine") is None and find_recipe("demo") is get_recipe("demo")
     with pytest.raises(RegistryError, match="recipe 'demo' is already registered"):
         RECIPES.register("demo", get_recipe(PAPER))
-    mine = with_overrides(get_recipe("demo"), {"name": None, "epochs": "2"})
+    mine = with_overrides(get_recipe("demo"), {"epochs": "2"})
     assert training_info(mine, 2)["overrides"] == {"epochs": [6, 2]}
     assert training_info(dataclasses.replace(mine, name="mine"), 2)["overrides"] is None
 

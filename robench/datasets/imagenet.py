@@ -11,6 +11,7 @@ def find_val_dir(root):
 
 class ImageNetSuite(Suite):
     name = "imagenet"
+    title = "ImageNet"
     description = "ImageNet-1k validation (clean), resize + center crop, top-1/top-5"
     layout = "val/<wnid>/*.JPEG (50,000 images, 1000 classes)"
     folder_names = ("val",)

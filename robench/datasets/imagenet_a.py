@@ -7,6 +7,7 @@ from robench.datasets.subset200 import CleanSubsetSuite, Subset200Suite
 
 class ImageNetASuite(Subset200Suite):
     name = "imagenet-a"
+    title = "ImageNet-A"
     description = "ImageNet-A natural adversarial examples, resize + center crop; top-1 over its 200 classes"
     layout = "imagenet-a/<wnid>/*.jpg (7,500 images, 200 classes)"
     label_subset = "imagenet_a"
@@ -26,6 +27,7 @@ class ImageNetASuite(Subset200Suite):
 
 class ImageNetValA200Suite(CleanSubsetSuite):
     name = "imagenet-val-a200"
+    title = "ImageNet val (A-200)"
     description = "ImageNet val restricted to ImageNet-A's 200 classes, scored 200-way (clean twin of imagenet-a)"
     layout = "val/<wnid>/*.JPEG (ImageNet val; only the 200 ImageNet-A classes are read: 10,000 images)"
     label_subset = "imagenet_a"

@@ -15,6 +15,7 @@ from robench.metrics import imagenet_c as alexnet_table
 
 class ImageNetCSuite(CorruptionSuite):
     name = "imagenet-c"
+    title = "ImageNet-C"
     description = ("ImageNet-C: 15 corruptions x 5 severities (+4 extra, apart), 224px as released, no resize; "
                    "mCE, relative mCE (AlexNet-normalised), mean error")
     layout = "<corruption>/<severity 1-5>/<wnid>/*.JPEG (50,000 per cell, 224x224)"

@@ -7,6 +7,7 @@ from robench.datasets.subset200 import CleanSubsetSuite, Subset200Suite
 
 class ImageNetRSuite(Subset200Suite):
     name = "imagenet-r"
+    title = "ImageNet-R"
     description = "ImageNet-R renditions, resize + center crop; top-1 over its 200 classes"
     layout = "imagenet-r/<wnid>/*.jpg (30,000 images, 200 classes)"
     label_subset = "imagenet_r"
@@ -25,6 +26,7 @@ class ImageNetRSuite(Subset200Suite):
 
 class ImageNetValR200Suite(CleanSubsetSuite):
     name = "imagenet-val-r200"
+    title = "ImageNet val (R-200)"
     description = "ImageNet val restricted to ImageNet-R's 200 classes, scored 200-way (clean twin of imagenet-r)"
     layout = "val/<wnid>/*.JPEG (ImageNet val; only the 200 ImageNet-R classes are read: 10,000 images)"
     label_subset = "imagenet_r"

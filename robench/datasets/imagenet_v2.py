@@ -33,6 +33,7 @@ def class_index_label(folder, where):
 
 class ImageNetV2Suite(Suite):
     name = "imagenet-v2"
+    title = "ImageNet-V2"
     description = "ImageNet-V2 (matched-frequency, threshold0.7, top-images), resize + center crop; top-1"
     layout = "imagenetv2-<variant>-format-val/<class index 0-999>/*.jpeg (3 variants x 10,000 images)"
     n_official = 10_000

@@ -11,6 +11,7 @@ from robench.datasets.suite import Suite
 
 class ImageNetSketchSuite(Suite):
     name = "imagenet-sketch"
+    title = "ImageNet-Sketch"
     description = "ImageNet-Sketch (grayscale converted to RGB), resize + center crop; 1000-way top-1"
     layout = "sketch/<wnid>/*.JPEG (50,889 images, 1000 classes)"
     folder_names = ("sketch", "imagenet-sketch")

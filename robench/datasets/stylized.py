@@ -12,6 +12,7 @@ from robench.datasets.suite import Suite
 
 class StylizedImageNetSuite(Suite):
     name = "stylized-imagenet"
+    title = "Stylized-ImageNet"
     description = "Stylized-ImageNet val (AdaIN), 224px as made, no resize; 1000-way top-1"
     layout = "<wnid>/*.png or val/<wnid>/*.png (50,000 images, 1000 classes, 224x224)"
     folder_names = ("val",)

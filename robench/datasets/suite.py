@@ -4,6 +4,7 @@ Subclasses set the class attributes and implement ``scan``; everything else has 
 one-variant, 1000-way, resize + center crop suite. See README "Adding a suite" for a whole example.
 """
 import os
+import re
 
 from robench.datasets import shards
 from robench.datasets.base import find_data_dir, generated_info, require_directory
@@ -12,6 +13,7 @@ from robench.errors import DatasetLayoutError, RobenchError
 
 class Suite:
     name = ""
+    title = ""  # how tables and prose name it, e.g. "ImageNet-C" (default: the name)
     version = "1"
     description = ""  # the protocol in one line (robench list suites)
     layout = ""  # the expected layout in one line, shown in errors and `robench list suites`
@@ -110,14 +112,25 @@ class Suite:
         return []
 
     @property
+    def display_name(self):
+        return self.title or self.name
+
+    @property
     def folder(self):
         return self.data_dir or self.name
 
 
 def _variant(variants, suffix):
+    """The only variant (``suffix`` None), or the one whose last name part matches ``suffix`` up to
+    punctuation and case ('threshold0.7' finds 'imagenet-v2/threshold_0.7')."""
     if suffix is None:
         return variants[0] if len(variants) == 1 else None
-    return next((v for v in variants if v["name"].rsplit("/", 1)[-1] == suffix), None)
+    plain = _plain(suffix)
+    return next((v for v in variants if _plain(v["name"].rsplit("/", 1)[-1]) == plain), None)
+
+
+def _plain(text):
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
 def _matches(variant_name, wanted):

@@ -13,7 +13,7 @@ from numbers import Real
 import pandas as pd
 
 from robench.errors import RecordError
-from robench.leaderboard.columns import COLUMN_BY_ID, record_values, single_variant_suite, suite_key
+from robench.leaderboard.columns import declared_columns, record_values, suite_key
 from robench.leaderboard.protocol import protocol_key
 from robench.results import read_record
 
@@ -21,10 +21,10 @@ REPORTED_TEXT_COLUMNS = ("model", "source", "protocol", "citation", "source_url"
 REPORTED_REQUIRED = ("model", "source")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entry:
     path: str
-    record: dict
+    record: dict  # validated by robench.results.Record, in its JSON form
     suite: str  # canonical suite name (columns.suite_key)
     key: tuple  # protocol key
 
@@ -87,42 +87,18 @@ def load_entries(entries_dir):
 
 def record_problem(record):
     """Why a schema-valid record cannot go on the leaderboard, or None."""
-    model, suite, variants = record["model"], record["suite"], record["variants"]
-    if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not model["name"]:
-        return "record has no model name"
-    if not isinstance(suite, dict) or not isinstance(suite.get("name"), str) or not suite["name"]:
-        return "record has no suite name"
+    from robench.datasets import find_suite
+
+    suite = find_suite(suite_key(record["suite"]["name"]))
     shard = (record.get("run") or {}).get("shard")
     if shard:
         return f"partial record of job-array shard {shard}: merge the shards with `robench merge` first"
-    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
-        return "record has no variants"
-    if single_variant_suite(suite["name"]) and len(variants) != 1:
-        return f"a {suite['name']} record must hold exactly one variant, found {len(variants)}"
-    for variant in variants:
-        reason = _variant_problem(variant)
-        if reason:
-            return f"variant {variant.get('name')!r}: {reason}"
-    if not isinstance(record.get("aggregates") or {}, dict):
-        return "'aggregates' is not an object"
+    single = suite is not None and any(c.source == "variant" and c.variant is None for c in suite.columns)
+    if single and len(record["variants"]) != 1:
+        return f"a {suite.name} record must hold exactly one variant, found {len(record['variants'])}"
     bad = [k for k, v in record_values(record).items() if not _number_or_none(v)]
     if bad:
         return f"values of {', '.join(bad)} are not numbers (records store numbers as numbers)"
-    return None
-
-
-def _variant_problem(variant):
-    n_expected, n_seen = variant.get("n_expected"), variant.get("n_seen")
-    if not isinstance(variant.get("name"), str):
-        return "no name"
-    if not isinstance(n_expected, int) or not isinstance(n_seen, int):
-        return "n_expected and n_seen must be integers"
-    if not isinstance(variant.get("metrics"), dict) or not _number_or_none(variant["metrics"].get("top1")):
-        return "metrics.top1 missing or not a number"
-    skipped = variant.get("skipped") or []
-    if n_seen + len(skipped) != n_expected:
-        return (f"n_seen {n_seen} != n_expected {n_expected} and its 'skipped' list explains "
-                f"{len(skipped)} image(s): re-run the evaluation (it resumes) or use --skip-bad-images")
     return None
 
 
@@ -140,7 +116,7 @@ def load_reported(path):
         table = pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as e:
         raise RecordError(f"{path}: not a readable CSV ({e})") from None
-    known = set(REPORTED_TEXT_COLUMNS) | {"params_m"} | set(COLUMN_BY_ID)
+    known = set(REPORTED_TEXT_COLUMNS) | {"params_m"} | set(declared_columns())
     unknown = [c for c in table.columns if c not in known]
     if unknown:
         raise RecordError(f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -3,46 +3,45 @@
 No pyplot and no global backend switch: a Figure is built, saved and dropped, so drawing is safe in
 any process. PNG bytes still depend on the matplotlib and FreeType versions, which is why
 ``robench leaderboard --check`` compares the markdown (which names the plots) and not the images.
+Suites declare their own figures (``Suite.plots``: bars or lines); the clean-vs-OOD figure is built
+here from the columns that declare a ``plot_label``.
 """
 import os
-import tempfile
-from dataclasses import dataclass
 
 import pandas as pd
 
+from robench.datasets.declare import Plot
 from robench.errors import RobenchError
-
-_OOD_MARKERS = (("stylized_top1", "Stylized-ImageNet", "s"),
-                ("imagenet_c_mean_error", "ImageNet-C (100 − mean error)", "D"),
-                ("imagenet_r_top1", "ImageNet-R", "o"), ("sketch_top1", "ImageNet-Sketch", "^"),
-                ("imagenet_a_top1", "ImageNet-A", "v"), ("imagenet_v2_matched_frequency_top1", "ImageNet-V2 MF", "P"))
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare with ==
-class PlotSpec:
-    kind: str  # "corruptions" | "severity" | "clean_vs_ood"
-    filename: str  # relative to the leaderboard's plots/ folder
-    alt: str
-    data: object  # a DataFrame, see the _corruptions/_severity/_clean_vs_ood drawers
+from robench.fileio import atomic_write_with
+from robench.leaderboard.columns import declared_columns
 
 
 def ood_points(frame):
     """(model, kind, dataset label, marker, clean top-1, OOD accuracy) for every row with both numbers."""
+    columns = declared_columns().values()
+    clean_ids = [c.id for c in columns if c.clean_reference]
     points = []
     for _, row in frame.iterrows():
-        clean = row.get("imagenet_top1")
-        for column_id, label, marker in _OOD_MARKERS:
-            value = row.get(column_id)
-            if pd.isna(clean) or value is None or pd.isna(value):
+        clean = next((row.get(cid) for cid in clean_ids if cid in row and not pd.isna(row.get(cid))), None)
+        if clean is None:
+            continue
+        for col in columns:
+            value = row.get(col.id) if col.plot_label else None
+            if value is None or pd.isna(value):
                 continue
-            accuracy = 100 - value if column_id == "imagenet_c_mean_error" else value
-            points.append({"model": row["model"], "kind": row["kind"], "dataset": label, "marker": marker,
-                           "clean": float(clean), "ood": float(accuracy)})
+            points.append({"model": row["model"], "kind": row["kind"], "dataset": col.plot_label,
+                           "marker": col.plot_marker, "clean": float(clean),
+                           "ood": float(100 - value if col.error_like else value)})
     return pd.DataFrame(points)
 
 
+def clean_vs_ood(points, slug):
+    return Plot("clean_vs_ood", f"{slug}-clean-vs-ood",
+                "Clean ImageNet top-1 vs out-of-distribution top-1 (effective robustness)", points)
+
+
 def draw(spec, path):
-    """Draws ``spec`` to ``path`` (PNG), atomically."""
+    """Draws ``spec`` (a Plot) to ``path`` (PNG), atomically."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -54,44 +53,36 @@ def draw(spec, path):
         _clean_vs_ood(fig, spec.data)
     else:
         ax = fig.subplots()
-        {"corruptions": _corruptions, "severity": _severity}[spec.kind](ax, spec.data)
+        {"bars": _bars, "lines": _lines}[spec.kind](ax, spec)
     fig.suptitle(spec.alt, fontsize=10)
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", metadata={"Software": None}), suffix=".png")
 
 
-def _corruptions(ax, frame):
-    """Grouped bars: x = corruption, one bar per model (rows of ``frame``, index = model)."""
-    corruptions = list(frame.columns)
+def _bars(ax, spec):
+    """Grouped bars: x = the frame's columns, one bar per row (index = model)."""
+    frame = spec.data
+    groups = list(frame.columns)
     width = 0.8 / max(1, len(frame))
     for i, (model, row) in enumerate(frame.iterrows()):
-        xs = [j + (i - (len(frame) - 1) / 2) * width for j in range(len(corruptions))]
+        xs = [j + (i - (len(frame) - 1) / 2) * width for j in range(len(groups))]
         ax.bar(xs, [0 if pd.isna(v) else v for v in row], width=width, label=model, color=f"C{i % 10}")
-    ax.set_xticks(range(len(corruptions)))
-    ax.set_xticklabels([c.replace("_", " ") for c in corruptions], rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("top-1 error (%), mean over severities ↓")
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([str(c).replace("_", " ") for c in groups], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(spec.ylabel)
     ax.legend(fontsize=8)
 
 
-def _severity(ax, frame):
-    """Lines: x = severity (0 = clean), y = mean error over the benchmark corruptions, one per model."""
-    for i, (model, group) in enumerate(frame.groupby("model", sort=True)):
-        group = group.dropna(subset=["error"]).sort_values("severity")
-        ax.plot(group["severity"], group["error"], marker="o", label=model, color=f"C{i % 10}")
-    ax.set_xticks(range(0, 6))
-    ax.set_xticklabels(["clean", "1", "2", "3", "4", "5"])
-    ax.set_xlabel("severity")
-    ax.set_ylabel("top-1 error (%), mean over corruptions ↓")
+def _lines(ax, spec):
+    """Lines: columns model, x, y; one line per model."""
+    for i, (model, group) in enumerate(spec.data.groupby("model", sort=True)):
+        group = group.dropna(subset=["y"]).sort_values("x")
+        ax.plot(group["x"], group["y"], marker="o", label=model, color=f"C{i % 10}")
+    if spec.xticks:
+        ax.set_xticks(list(spec.xticks[0]))
+        ax.set_xticklabels(list(spec.xticks[1]))
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
     ax.legend(fontsize=8)
 
 
@@ -101,8 +92,7 @@ def _clean_vs_ood(fig, frame):
     Models on the same clean accuracy differ in how far above the others they sit: that vertical
     distance is their effective robustness. Points carry model names; panels keep their own scales.
     """
-    datasets = [d for d, _ in frame.groupby("dataset", sort=False)]
-    order = [label for _, label, _ in _OOD_MARKERS if label in datasets]
+    order = list(dict.fromkeys(frame["dataset"]))
     cols = min(3, len(order))
     rows = (len(order) + cols - 1) // cols
     axes = fig.subplots(rows, cols, squeeze=False).ravel()

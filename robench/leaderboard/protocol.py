@@ -2,28 +2,30 @@
 
 Two numbers sit in the same column only when they were measured the same way. A record's protocol key
 lists, as sorted (aspect, value) pairs, every way in which it departs from the benchmark protocol the
-columns define (224 px input, each suite's own resize rule, released ImageNet-C files, full test sets,
-released or paper-recipe weights). The standard key is the empty tuple; every other key gets its own
-section of the leaderboard, so a 2-epoch demo model or an in-memory ImageNet-C run never ranks beside
-a paper-recipe model on the released data.
+columns define: 224 px input with the model's own preprocessing (no --input-size/--crop-pct/
+--interpolation overrides), fp32, each suite's own resize rule, the released data (not robench's
+generated stand-ins), full test sets, and released or paper-recipe weights. A suite adds its own
+departures (``Suite.departures``, e.g. fewer ImageNet-C cells than the benchmark). The standard key
+is the empty tuple; every other key gets its own section of the leaderboard.
 """
 import re
 
-from robench.leaderboard.columns import PAPER_INPUT_SIZE, suite_key, suite_spec
+from robench.leaderboard.columns import PAPER_INPUT_SIZE, suite_key
 
 STANDARD = ()
 # (recipe, epochs) of the paper's 300-epoch DeiT recipe, for records without robench train's ``paper_recipe`` flag
 PAPER_RECIPES = {("deit-300ep", 300), ("paper", 300)}
-N_IMAGENET_C_CELLS = 15 * 5  # benchmark corruptions x severities
 
 _PHRASES = {
     "weights": lambda v: "random weights (a floor for sanity checks, not a model)",
     "training": lambda v: f"trained by robench, {v.replace('=', ' ').replace(',', ', ')} (not the paper's "
                           "full 300-epoch recipe)",
     "input": lambda v: f"input resolution {v.replace('px', ' px')} (the benchmark: {PAPER_INPUT_SIZE} px)",
+    "preprocessing": lambda v: f"preprocessing overridden ({v.replace(',', ', ')}), not the model's own",
+    "precision": lambda v: f"{v} inference (the benchmark: fp32)",
     "resize": lambda v: "{} evaluated with {}, unlike the benchmark".format(*v.split(":", 1)),
-    "imagenet-c": lambda v: ("ImageNet-C corrupted in memory by imagecorruptions, not the released JPEGs"
-                             if v == "generated" else f"ImageNet-C protocol '{v}', not the released JPEGs"),
+    "origin": lambda v: ("generated stand-in data (robench data synth), not the released data sets"
+                         if v == "generated" else f"data origin '{v}', not the released data sets"),
     "data": lambda v: "evaluated on a subset of the test data",
     "reported": lambda v: f"reported under: {v}",
 }
@@ -31,7 +33,9 @@ _PHRASES = {
 
 def protocol_key(record):
     """The sorted (aspect, value) pairs in which ``record`` departs from the benchmark protocol."""
-    model, suite = record.get("model") or {}, record.get("suite") or {}
+    from robench.datasets import find_suite
+
+    model, suite_info = record.get("model") or {}, record.get("suite") or {}
     parts = {}
     if model.get("weights") == "random":
         parts["weights"] = "random"
@@ -41,14 +45,22 @@ def protocol_key(record):
     size = _input_size(model)
     if size:
         parts["input"] = size
-    spec = suite_spec(suite.get("name", ""))
-    if spec is not None and isinstance(suite.get("resize"), bool) and suite["resize"] != spec.resize:
-        parts["resize"] = f"{spec.key}:{'resize + center crop' if suite['resize'] else 'no resize or crop'}"
-    generated = (record.get("aggregates") or {}).get("protocol")
-    if suite_key(suite.get("name", "")) == "imagenet-c" and generated not in (None, "released"):
-        parts["imagenet-c"] = str(generated)
+    overrides = model.get("preprocessing_overrides") or {}
+    if overrides:
+        parts["preprocessing"] = ",".join(f"{k}={_plain(v)}" for k, v in sorted(overrides.items()))
+    precision = (record.get("run") or {}).get("precision") or "fp32"
+    if precision != "fp32":
+        parts["precision"] = precision
+    suite = find_suite(suite_key(suite_info.get("name", "")))
+    if suite is not None and isinstance(suite_info.get("resize"), bool) and suite_info["resize"] != suite.resize:
+        parts["resize"] = f"{suite.name}:{'resize + center crop' if suite_info['resize'] else 'no resize or crop'}"
+    origin = suite_info.get("data_origin") or "released"
+    if origin != "released":
+        parts["origin"] = origin
     if _is_subset(record):
         parts["data"] = "subset"
+    if suite is not None:
+        parts.update(suite.departures(record))
     return tuple(sorted(parts.items()))
 
 
@@ -75,6 +87,10 @@ def slug(key):
     if key == STANDARD:
         return "standard"
     return re.sub(r"[^a-z0-9]+", "-", "-".join(f"{k}-{v}" for k, v in key).lower()).strip("-")
+
+
+def _plain(value):
+    return "x".join(str(v) for v in value[-2:]) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _training(model):
@@ -106,14 +122,9 @@ def _input_size(model):
 
 
 def _is_subset(record):
-    """True when fewer images (or ImageNet-C cells) were evaluated than the benchmark holds."""
-    variants = record.get("variants") or []
-    for v in variants:
-        reference = v.get("n_reference")
-        if isinstance(reference, int) and isinstance(v.get("n_expected"), int) and v["n_expected"] < reference:
+    """True when fewer images were evaluated than a variant of the released data holds."""
+    for v in record.get("variants") or []:
+        official, n = v.get("n_official"), v.get("n_images")
+        if isinstance(official, int) and isinstance(n, int) and n < official:
             return True
-    if suite_key((record.get("suite") or {}).get("name", "")) == "imagenet-c":
-        benchmark = set((record.get("aggregates") or {}).get("corruption_error") or {})
-        cells = {(v.get("corruption"), v.get("severity")) for v in variants if v.get("corruption") in benchmark}
-        return len(cells) < N_IMAGENET_C_CELLS
     return False

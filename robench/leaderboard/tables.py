@@ -10,13 +10,13 @@ import re
 import pandas as pd
 from tabulate import tabulate
 
-from robench.leaderboard.columns import COLUMN_BY_ID, COLUMNS, column, column_order, record_values
+from robench.joins import index_records, joined_values
+from robench.leaderboard.columns import column, column_order, core_ids, declared_columns, record_values
 from robench.leaderboard.protocol import reported_protocol_key, section_order
 
 MISSING = "–"
 MEASURED = "measured by robench"
 META = ("section", "model", "identity", "kind", "source", "params_m")
-CORE_IDS = [c.id for c in COLUMNS if c.core]
 
 
 def model_labels(entries):
@@ -32,17 +32,20 @@ def model_labels(entries):
 def main_rows(entries, reported):
     """One row per (section, model, source): measured rows from records, reported rows from the CSV."""
     labels = model_labels(entries)
+    index = index_records(e.record for e in entries)
+    declared = declared_columns()
     rows = {}
     for e in entries:
         row = rows.setdefault((e.key, e.model_id), {
             "section": e.key, "model": labels[(e.key, e.model_id)], "identity": e.model_id, "kind": 0,
             "source": MEASURED, "params_m": _params_m(e.record["model"].get("params"))})
-        row.update({cid: v for cid, v in record_values(e.record).items() if v is not None})
+        row.update({cid: v for cid, v in record_values(e.record, joined_values(e.record, index)).items()
+                    if v is not None})
     out = list(rows.values())
     for _, r in reported.iterrows():
         row = {"section": reported_protocol_key(r.get("protocol")), "model": r["model"], "identity": (r["model"], ""),
                "kind": 1, "source": f"reported: {r['source']}", "params_m": _nan_to_none(r.get("params_m"))}
-        row.update({c: float(r[c]) for c in reported.columns if c in COLUMN_BY_ID and pd.notna(r[c])})
+        row.update({c: float(r[c]) for c in reported.columns if c in declared and pd.notna(r[c])})
         out.append(row)
     out.sort(key=lambda r: (section_order(r["section"]), r["model"], r["kind"], r["source"], r["identity"]))
     frame = pd.DataFrame(out, columns=list(META) + sorted({k for r in out for k in r if k not in META},
@@ -59,7 +62,7 @@ def metric_ids(frame, standard=True):
     """Columns with a value in some row; the standard section always shows the core columns too."""
     filled = [c for c in frame.columns if c not in META and frame[c].notna().any()]
     if standard or not filled:
-        filled = set(filled) | set(CORE_IDS)
+        filled = set(filled) | set(core_ids())
     return sorted(filled, key=column_order)
 
 
@@ -102,66 +105,42 @@ def render(table, left=1):
     return tabulate(cells, headers=list(table.columns), tablefmt="pipe", disable_numparse=True, colalign=align)
 
 
-def imagenet_c_frames(entries, labels):
-    """Per-corruption and per-severity error tables, and severity curves, for one section's ImageNet-C records.
-
-    Returns (per_corruption, per_severity, curves) DataFrames, or None when the section has none.
-    """
-    records = sorted(((labels[(e.key, e.model_id)], e.record) for e in entries if e.suite == "imagenet-c"),
-                     key=lambda item: item[0])
-    if not records:
-        return None
-    benchmark = _ordered_keys(r.get("aggregates", {}).get("corruption_error") for _, r in records)
-    extra = _ordered_keys(r.get("aggregates", {}).get("extra_corruption_error") for _, r in records)
-    per_corruption, per_severity, curves = [], [], []
-    for label, record in records:
-        agg = record.get("aggregates") or {}
-        row = {"Model": label, "mean": agg.get("mean_error")}
-        row.update({c: (agg.get("corruption_error") or {}).get(c) for c in benchmark})
-        row.update({"extra mean": agg.get("extra_mean_error")} if extra else {})
-        row.update({c: (agg.get("extra_corruption_error") or {}).get(c) for c in extra})
-        per_corruption.append(row)
-        cells = _cell_errors(record["variants"])
-        for severity in sorted({s for _, s in cells}):
-            errors = {c: cells.get((c, severity)) for c in benchmark + extra}
-            shown = [errors[c] for c in benchmark if errors[c] is not None]
-            mean = sum(shown) / len(shown) if shown and len(shown) == len(benchmark) else None
-            per_severity.append({"Model": label, "severity": severity, "mean": mean, **errors})
-            curves.append({"model": label, "severity": severity, "error": mean})
-        if agg.get("clean_error") is not None:
-            curves.append({"model": label, "severity": 0, "error": agg["clean_error"]})
-    return pd.DataFrame(per_corruption), pd.DataFrame(per_severity), pd.DataFrame(curves)
-
-
-def error_table(frame, left, bold=True):
-    """Markdown for an error table (lower is better): numeric columns formatted, the rest as they are."""
-    body = {}
-    for name in frame.columns:
-        if name in ("Model", "severity"):
+def detail_markdown(table):
+    """Markdown of a suite's DetailTable: its text columns as they are, numbers formatted (best bold)."""
+    frame, body = table.frame, {}
+    direction = None if table.lower_is_better is None else not table.lower_is_better
+    for i, name in enumerate(frame.columns):
+        if i < table.text_columns:
             body[name] = [str(v) for v in frame[name]]
         else:
-            body[name] = format_column(frame[name], False if bold else None)
-    return render(pd.DataFrame(body), left=left)
+            body[name] = format_column(frame[name], direction)
+    return render(pd.DataFrame(body), left=table.text_columns)
 
 
-def _ordered_keys(dicts):
-    seen = []
-    for d in dicts:
-        seen.extend(k for k in (d or {}) if k not in seen)
-    return seen
+def metrics_table(rows):
+    """Every metric of every record, pooled over its variants (states summed): rows are (model label,
+    suite name, record). A metric added in one module shows here with no other change. None when the
+    records hold no states this robench can read."""
+    from robench.errors import RobenchError
+    from robench.metrics.base import MetricSet
 
-
-def _cell_errors(variants):
-    cells = {}
-    for v in variants:
-        if v.get("corruption") is None or v.get("severity") is None:
+    out, headers = [], {}
+    for label, suite, record in sorted(rows, key=lambda r: (r[0], r[1])):
+        names = (record.get("metric_set") or {}).get("metrics") or ["accuracy", "nll", "calibration"]
+        try:
+            metric_set = MetricSet(names)
+            pooled = metric_set.new()
+            for v in record["variants"]:
+                pooled.merge(metric_set.restore(v.get("state") or {}))
+        except RobenchError:  # a metric that is not installed here, or a state of another version
             continue
-        m = v["metrics"]
-        error = m.get("error")
-        if error is None and m.get("top1") is not None:
-            error = 100 - m["top1"]
-        cells[(v["corruption"], v["severity"])] = error
-    return cells
+        values = pooled.compute()
+        for value in metric_set.values:
+            headers.setdefault(value.name, value.header or value.name)
+        out.append({"Model": label, "Suite": suite, **{headers[k]: v for k, v in values.items()}})
+    if not out:
+        return None
+    return pd.DataFrame(out, columns=["Model", "Suite", *headers.values()])
 
 
 def _params_m(params):
