@@ -34,9 +34,10 @@ def _spoil(good_root, tmp_path, kinds):
     if "empty" in kinds:
         files[1].write_bytes(b"")
         bad["empty"] = files[1]
-    if "text" in kinds:
-        (folder / "notes.txt").write_text("not an image\n")
-        bad["text"] = folder / "notes.txt"
+    if "text" in kinds:  # a text file named like an image (a .txt beside the images is not data at all)
+        (folder / "notes.JPEG").write_text("not an image\n")
+        (folder / "notes.txt").write_text("not data\n")
+        bad["text"] = folder / "notes.JPEG"
     return root, bad
 
 
@@ -62,7 +63,7 @@ def test_skip_bad_images_counts_and_lists_them(good_root, tmp_path, workers):
     result = _eval(root, tmp_path / "out", "--skip-bad-images", workers=workers)
     assert result.exit_code == 0, result.output
     (variant,) = read_record(tmp_path / "out" / "colour_oracle" / "imagenet.json")["variants"]
-    assert variant["n_expected"] == 7  # 6 images + the text file, all found in the layout
+    assert variant["n_images"] == 7  # 6 images + the text file named .JPEG (notes.txt is not data)
     assert variant["n_seen"] == 4
     assert variant["metrics"]["top1"] == 100.0  # the good images are all scored
     skipped = {entry[-2]: entry[-1] for entry in variant["skipped"]}

@@ -42,7 +42,7 @@ def test_one_process_baseline_is_exact(one_process):
     for out in one_process.values():
         record = load(os.path.join(out, "colour_oracle", "imagenet.json"))
         (entry,) = record["variants"]
-        assert (entry["n_expected"], entry["n_seen"], entry["state"]["correct1"]) == (N_IMAGES, N_IMAGES, N_IMAGES)
+        assert (entry["n_images"], entry["n_seen"], entry["state"]["correct1"]) == (N_IMAGES, N_IMAGES, N_IMAGES)
         assert entry["metrics"]["top1"] == 100.0
 
 
@@ -72,6 +72,6 @@ def test_more_ranks_than_samples(data, tmp_path):
     run(eval_args(data["shards"], multi, "--shard", "6/7"), nproc=2, timeout=120)
     name = os.path.join("colour_oracle", "imagenet.shard-6-of-7.json")
     got, want = load(os.path.join(multi, name)), load(os.path.join(single, name))
-    assert got["variants"][0]["n_seen"] == got["variants"][0]["n_expected"] == 1
+    assert got["variants"][0]["n_seen"] == got["variants"][0]["n_images"] == 1
     assert got["variants"] == want["variants"]
     assert got["aggregates"] == {}  # partial records carry no suite aggregates

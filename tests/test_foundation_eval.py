@@ -20,7 +20,7 @@ def test_oracle_scores_exactly_100(clean_root, tmp_path):
     assert path == os.path.join(str(tmp_path), "colour_oracle", "imagenet.json")
     record = read_record(path)
     (variant,) = record["variants"]
-    assert variant["n_seen"] == variant["n_expected"] == 50
+    assert variant["n_seen"] == variant["n_images"] == 50
     assert variant["metrics"]["top1"] == 100.0
     assert variant["metrics"]["top5"] == 100.0
     assert variant["metrics"]["error"] == 0.0

@@ -82,20 +82,19 @@ def test_missing_or_malformed_input_is_a_clear_error():
 def test_aggregates_with_a_subset_and_without_clean_error():
     errors = {c: [0.4] * 5 for c in ALEXNET_MEAN if C.corruption_group(c) in ("noise", "weather")}
     errors["spatter"] = [0.2, 0.2, 0.2, 0.2, 0.7]
-    out = C.aggregates(errors, clean_error=None, protocol="released")
+    out = C.aggregates(errors, clean_error=None)
     assert out["mce"] is None and out["mean_error"] is None and out["relative_mce"] is None
     assert out["relative_ce"] is None and out["clean_error"] is None
     assert set(out["ce"]) == {"gaussian_noise", "shot_noise", "impulse_noise", "snow", "frost", "fog", "brightness"}
     assert out["group_mean_error"] == pytest.approx({"noise": 40.0, "weather": 40.0})
     assert out["extra_corruption_error"] == pytest.approx({"spatter": 30.0})
     assert out["extra_mean_error"] is None  # 1 of the 4 extra corruptions
-    assert out["protocol"] == "released"
     assert set(out["definitions"]) >= {"mce", "relative_mce", "mean_error", "ce", "extra_mean_error"}
 
 
 def test_aggregates_complete_table():
     errors = {c: [0.3] * 5 for c in C.alexnet_errors()}
-    out = C.aggregates(errors, clean_error=0.1, protocol="generated")
+    out = C.aggregates(errors, clean_error=0.1)
     assert out["mean_error"] == pytest.approx(30.0)
     assert out["mce"] == pytest.approx(mce(errors))
     assert out["relative_mce"] == pytest.approx(relative_mce(errors, 0.1))
@@ -103,7 +102,6 @@ def test_aggregates_complete_table():
     assert out["extra_mean_error"] == pytest.approx(30.0)
     assert out["corruption_error"]["fog"] == pytest.approx(30.0)
     assert "saturate" not in out["ce"] and "saturate" not in out["corruption_error"]
-    assert out["protocol"] == "generated"
 
 
 def test_public_api_does_not_import_torch():

@@ -47,7 +47,7 @@ def copy_shards(runs, tmp_path):
 
 
 def test_partials_are_slices_without_aggregates(runs):
-    sizes = [[v["n_expected"] for v in load(partial(runs["shards"], i))["variants"]] for i in range(3)]
+    sizes = [[v["n_images"] for v in load(partial(runs["shards"], i))["variants"]] for i in range(3)]
     assert sizes == [[2] * 10, [1] * 10, [1] * 10]  # 4 images per cell split 2/1/1, unpadded
     assert all(load(partial(runs["shards"], i))["aggregates"] == {} for i in range(3))
 

@@ -8,7 +8,7 @@ import pytest
 
 from engine_support import ORACLE, in_process, load, write_imagenet_c
 from robench.labels import subset_indices
-from robench.metrics.classification import ECE_BINS
+from robench.metrics.calibration import ECE_BINS
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ import os
 import pytest
 
 from robench.errors import RecordError
-from robench.results import SCHEMA_VERSION, atomic_write_json, read_record, record_path
+from robench.results import SCHEMA_VERSION, Record, atomic_write_json, read_record, record_path
 
 
 def _record():
-    return {"schema_version": SCHEMA_VERSION, "model": {"name": "m"}, "suite": {"name": "imagenet"},
-            "variants": [{"name": "imagenet/val", "n_seen": 3, "metrics": {"top1": 66.5}}]}
+    return Record.from_json({
+        "schema_version": SCHEMA_VERSION, "model": {"name": "m"}, "suite": {"name": "imagenet"},
+        "variants": [{"name": "imagenet/val", "n_images": 3, "n_seen": 3, "metrics": {"top1": 66.5}}]}).to_json()
 
 
 def test_round_trip(tmp_path):
@@ -47,3 +48,29 @@ def test_unknown_schema_and_malformed_json(tmp_path):
     (tmp_path / "b.json").write_text('{"schema_version": 1, "model": ')
     with pytest.raises(RecordError, match="not a readable JSON record"):
         read_record(tmp_path / "b.json")
+
+
+def test_version_1_records_are_read_with_their_fields_renamed(tmp_path):
+    old = {"schema_version": 1, "model": {"name": "m"}, "suite": {"name": "imagenet-c"},
+           "variants": [{"name": "imagenet-c/fog/1", "corruption": "fog", "protocol": "generated",
+                         "n_expected": 4, "n_reference": 50000, "n_seen": 4, "metrics": {"top1": 50.0}}],
+           "aggregates": {"protocol": "generated", "mce": 50.0}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    record = read_record(tmp_path / "old.json")
+    (variant,) = record["variants"]
+    assert (variant["n_images"], variant["n_official"], variant["corruption"]) == (4, 50000, "fog")
+    assert "protocol" not in variant and "n_expected" not in variant
+    assert record["suite"]["data_origin"] == "generated" and record["aggregates"] == {"mce": 50.0}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda v: v.update(n_seen=5), "n_seen 5 != n_images 3"),
+    (lambda v: v.update(n_images=-1, n_seen=-1), "n_images must be a non-negative integer"),
+    (lambda v: v["metrics"].update(top1="66.5"), "records store numbers as numbers"),
+])
+def test_records_that_do_not_add_up_are_refused(tmp_path, change, message):
+    bad = _record()
+    change(bad["variants"][0])
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(RecordError, match=message):
+        read_record(tmp_path / "bad.json")

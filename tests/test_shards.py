@@ -74,7 +74,7 @@ def test_manifest_counts_hashes_and_keys(folders, shard_sets):
     assert sample_key("n01498041/0.000006_stingray _ stingray_0.000000.jpg") == \
         "n01498041__0%2E000006_stingray _ stingray_0%2E000000%2Ejpg"
     c = json.loads((shard_sets / "c" / "manifest.json").read_text())
-    assert len(c["variants"]) == 15 and c["variants"][0]["info"]["protocol"] == "generated"
+    assert len(c["variants"]) == 15 and c["variants"][0]["data_origin"] == "generated"
 
 
 def test_shards_hold_original_bytes_and_read_with_webdataset(folders, shard_sets):

@@ -11,6 +11,7 @@ from PIL import Image
 
 from robench.cli import cli
 from robench.datasets import get_suite, suite_names
+from robench.datasets.suite import Suite
 from robench.datasets import synth
 from robench.engine import EvalOptions, evaluate
 from robench.errors import DatasetLayoutError, RobenchError
@@ -54,7 +55,7 @@ def data(tmp_path_factory):
     synth.write_imagenet_a(str(root / "a"), labels=[6, 11, 988], per_class=2, size=40)
     synth.write_sketch(str(root / "sketch"), n_classes=3, per_class=2, size=40)
     synth.write_imagenet_v2(str(root / "v2"), labels=[2, 10, 100, 999], per_class=2, size=32)
-    synth.WRITERS["imagenet-val-r200"](str(root / "val_r"), labels=[1, 2, 988], per_class=2, size=40)
+    get_suite("imagenet-val-r200").write_generated(str(root / "val_r"), labels=[1, 2, 988], per_class=2, size=40)
     synth.write_imagenet_c(str(root / "c"), labels=[0, 999], per_class=1, size=32, seed=0)
     synth.write_imagenet(str(root / "clean"), n_classes=2, per_class=1, size=32)
     return root
@@ -63,7 +64,8 @@ def data(tmp_path_factory):
 def test_every_suite_is_registered_and_listed():
     assert set(suite_names()) >= {"imagenet", "imagenet-c", "stylized-imagenet", "imagenet-r", "imagenet-a",
                                   "imagenet-sketch", "imagenet-v2", "imagenet-val-r200", "imagenet-val-a200"}
-    assert set(suite_names()) <= set(synth.WRITERS)  # every layout can be generated
+    for name in suite_names():  # every layout can be generated
+        assert type(get_suite(name)).write_generated is not Suite.write_generated, name
     result = CliRunner().invoke(cli, ["list", "suites"])
     assert result.exit_code == 0, result.output
     assert "imagenet-v2" in result.output and "<corruption>/<severity 1-5>/<wnid>/*.JPEG" in result.output
@@ -72,7 +74,7 @@ def test_every_suite_is_registered_and_listed():
 def test_stylized_labels_and_no_resize(data, tmp_path):
     (variant,) = get_suite("stylized-imagenet").variants(data / "stylized")
     labels = _labels(variant)
-    assert len(variant) == 6 and variant.n_expected == 50_000 and variant.resize is False
+    assert len(variant) == 6 and variant.n_official == 50_000 and variant.resize is False
     assert labels["n01440764/ILSVRC2012_val_00000000.png"] == 0
     assert labels["n15075141/ILSVRC2012_val_09990001.png"] == 999
     record = _eval("stylized-imagenet", data / "stylized", tmp_path)
@@ -85,29 +87,30 @@ def test_stylized_labels_and_no_resize(data, tmp_path):
 def test_imagenet_r_labels_masking_and_clean_twin(data, tmp_path):
     (variant,) = get_suite("imagenet-r").variants(data / "r")
     labels = _labels(variant)
-    assert len(variant) == 6 and variant.n_expected == 30_000
+    assert len(variant) == 6 and variant.n_official == 30_000
     assert labels["n01443537/art_0.jpg"] == 1  # goldfish
     assert labels["n12267677/cartoon_1.jpg"] == 988  # acorn
-    # no clean twin record yet: null, and the note says what to run
+    # the subset suite first: its record no longer reads the output directory for its clean twin
     record = _eval("imagenet-r", data / "r", tmp_path, model="test_suites:prefers_tench")
     assert record["variants"][0]["metrics"]["top1"] == 100.0  # argmax over the 200 only
-    assert record["aggregates"]["clean_subset_top1"] is None
-    assert "--suite imagenet-val-r200" in record["aggregates"]["notes"][0]
+    assert "clean_subset_top1" not in record["aggregates"]
     # 1000-way, the same model is always wrong on the same kind of images
     full = _eval("imagenet", data / "val_r", tmp_path, model="test_suites:prefers_tench")
     assert full["variants"][0]["metrics"]["top1"] == 0.0
     twin = _eval("imagenet-val-r200", data / "val_r", tmp_path, model="test_suites:prefers_tench")
     assert twin["variants"][0]["metrics"]["top1"] == 100.0
-    assert twin["variants"][0]["n_seen"] == 6 and twin["variants"][0]["n_reference"] == 10_000
-    record = _eval("imagenet-r", data / "r", tmp_path, model="test_suites:prefers_tench")
-    assert record["aggregates"]["clean_subset_top1"] == 100.0
-    assert record["aggregates"]["definitions"]["clean_subset_top1"]
+    assert twin["variants"][0]["n_seen"] == 6 and twin["variants"][0]["n_official"] == 10_000
+    # clean_subset_top1 is joined when the records are read together, whichever was made first
+    from robench.joins import index_records, joined_values
+
+    assert joined_values(record, index_records([record, full, twin])) == {"clean_subset_top1": 100.0}
+    assert joined_values(record, index_records([record, full])) == {"clean_subset_top1": None}
 
 
 def test_imagenet_a_labels_and_masking(data, tmp_path):
     (variant,) = get_suite("imagenet-a").variants(data / "a" / "imagenet-a")  # the data folder itself
     labels = _labels(variant)
-    assert len(variant) == 6 and variant.n_expected == 7_500
+    assert len(variant) == 6 and variant.n_official == 7_500
     assert sorted(set(labels.values())) == [6, 11, 988]
     assert labels["n01498041/0.000006_stingray _ stingray_0.000000.jpg"] == 6
     assert get_suite("imagenet-a").label_subset == "imagenet_a"
@@ -128,7 +131,7 @@ def test_subset_suites_reject_classes_outside_their_200(data, tmp_path):
 
 def test_sketch_real_grayscale_jpegs_are_read_as_rgb(data, tmp_path):
     (variant,) = get_suite("imagenet-sketch").variants(data / "sketch")
-    assert len(variant) == 6 and variant.n_expected == 50_889
+    assert len(variant) == 6 and variant.n_official == 50_889
     first = os.path.join(variant.source.directory, variant.source.entries[0][0])
     with Image.open(first) as img:
         assert img.format == "JPEG" and img.mode == "L"  # real one-channel JPEG files
@@ -146,7 +149,7 @@ def test_v2_folder_name_is_the_class_index_not_its_text_order(data, tmp_path):
                                           "imagenet-v2/top-images"]
     labels = _labels(variants[0])
     assert {key.split("/")[0]: label for key, label in labels.items()} == {"2": 2, "10": 10, "100": 100, "999": 999}
-    assert all(v.n_expected == 10_000 and len(v) == 8 for v in variants)
+    assert all(v.n_official == 10_000 and len(v) == 8 for v in variants)
     # the variant folder itself, and --select
     (one,) = get_suite("imagenet-v2").variants(data / "v2" / "imagenetv2-top-images-format-val")
     assert one.name == "imagenet-v2/top-images"
@@ -173,8 +176,9 @@ def test_imagenet_c_layout_labels_and_order(data):
     assert variants[0].name == "imagenet-c/gaussian_noise/1"
     assert variants[74].name == "imagenet-c/jpeg_compression/5"
     assert variants[75].info == {"corruption": "speckle_noise", "severity": 1, "group": "extra",
-                                 "protocol": "generated", "image_size": 32}
-    assert all(v.resize is False and v.n_expected == 50_000 and len(v) == 2 for v in variants)
+                                 "image_size": 32}
+    assert variants[75].data_origin == "generated" and variants[75].stored_size == 32
+    assert all(v.resize is False and v.n_official == 50_000 and len(v) == 2 for v in variants)
     labels = _labels(variants[10])
     assert labels == {"n01440764/ILSVRC2012_val_00000000.JPEG": 0, "n15075141/ILSVRC2012_val_09990000.JPEG": 999}
 
@@ -233,24 +237,27 @@ def test_imagenet_c_end_to_end_aggregates(data, tmp_path):
     from robench.metrics import imagenet_c as C
 
     assert agg["mce"] == pytest.approx(C.mce(errors), abs=1e-9)
-    assert agg["relative_mce"] == pytest.approx(C.relative_mce(errors, 0.0), abs=1e-9)
+    from robench.joins import index_records, joined_values
+
+    joined = joined_values(record, index_records([record, clean]))
+    assert joined["relative_mce"] == pytest.approx(C.relative_mce(errors, 0.0), abs=1e-9)
     assert agg["mean_error"] == pytest.approx(sum(v["metrics"]["error"] for v in variants[:75]) / 75, abs=1e-9)
-    assert agg["clean_error"] == 0.0 and agg["protocol"] == "generated"
+    assert joined["clean_error"] == 0.0 and record["suite"]["data_origin"] == "generated"
     assert set(agg["group_mean_error"]) == {"noise", "blur", "weather", "digital"}
     assert set(agg["extra_corruption_error"]) == {"speckle_noise", "gaussian_blur", "spatter", "saturate"}
     assert agg["extra_mean_error"] == pytest.approx(sum(v["metrics"]["error"] for v in variants[75:]) / 20)
     assert 0 < agg["mean_error"] < 100  # corruptions do hurt the colour oracle, not everywhere
     assert agg["preprocessing"]["stored_size"] == 32 and agg["preprocessing"]["resized"] is True
-    assert {"mce", "relative_mce", "mean_error", "protocol", "preprocessing"} <= set(agg["definitions"])
+    assert {"mce", "mean_error", "preprocessing"} <= set(agg["definitions"])
 
 
 def test_imagenet_c_subset_leaves_mce_null(data, tmp_path):
     record = _eval("imagenet-c", data / "c", tmp_path, select=["fog", "contrast/2"])
     agg = record["aggregates"]
     assert [v["name"] for v in record["variants"]][-1] == "imagenet-c/contrast/2"
-    assert agg["mce"] is None and agg["mean_error"] is None and agg["relative_mce"] is None
-    assert set(agg["ce"]) == {"fog"} and agg["relative_ce"] is None
-    assert any("clean error" in n for n in agg["notes"])
+    assert agg["mce"] is None and agg["mean_error"] is None
+    assert set(agg["ce"]) == {"fog"}
+    assert any("need all 15 benchmark corruptions" in n for n in agg["notes"])
 
 
 def test_data_check_table_and_exit_codes(data, tmp_path):
@@ -275,7 +282,7 @@ def test_synth_cli_writes_every_layout_deterministically(tmp_path):
                                          "--classes", "2", "--per-class", "1", "--size", "32"])
             assert result.exit_code == 0, result.output
     files = sorted(os.path.relpath(os.path.join(d, f), tmp_path / "x") for d, _, fs in os.walk(tmp_path / "x") for f in fs)
-    assert len(files) == 2 * 3 + 2
+    assert len(files) == 2 * 3 + 2 + 2  # images + each root's robench-generated.json
     for rel in files:
         assert (tmp_path / "x" / rel).read_bytes() == (tmp_path / "y" / rel).read_bytes()
 
@@ -289,25 +296,9 @@ def test_generated_imagenet_c_is_deterministic_and_marked(tmp_path):
         path = os.path.join(rel, WNIDS[3], "ILSVRC2012_val_00030000.JPEG")
         assert (tmp_path / "x" / path).read_bytes() == (tmp_path / "y" / path).read_bytes()
     marker = json.loads((tmp_path / "x" / "robench-generated.json").read_text())
-    assert marker["generator"].startswith("imagecorruptions") and marker["size"] == 32
+    assert "imagecorruptions-imaug" in marker["generator"] and marker["size"] == 32
     with pytest.raises(RobenchError, match="at least 32x32"):
         synth.write_imagenet_c(str(tmp_path / "z"), labels=[3], per_class=1, size=16, corruptions=["snow"])
-
-
-def test_fast_glass_blur_equals_imagecorruptions(tmp_path):
-    import numpy as np
-
-    from robench.datasets import corruptions
-
-    package = corruptions._module()
-    import imagecorruptions.corruptions as original
-
-    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (36, 44, 3), dtype=np.uint8))
-    for severity in (1, 5):
-        np.random.seed(severity)
-        expected = original.glass_blur(img, severity)
-        np.random.seed(severity)
-        assert np.array_equal(package.corruption_dict["glass_blur"](img, severity), expected)
 
 
 @pytest.mark.parametrize("name", ["imagenet-c", "stylized-imagenet", "imagenet-r", "imagenet-a", "imagenet-sketch",
@@ -317,3 +308,31 @@ def test_an_empty_root_names_itself_and_the_expected_layout(tmp_path, name):
         get_suite(name).variants(tmp_path)
     message = str(info.value)
     assert str(tmp_path) in message and "expected" in message
+
+
+def test_a_root_that_is_a_file_says_so(tmp_path):
+    path = tmp_path / "imagenet.tar"
+    path.write_bytes(b"not a folder")
+    with pytest.raises(DatasetLayoutError, match="is a file, not a directory"):
+        get_suite("imagenet").variants(path)
+
+
+def test_files_that_are_not_images_by_name_are_not_data(tmp_path):
+    synth.write_imagenet(str(tmp_path), n_classes=2, per_class=2, size=32)
+    folder = next((tmp_path / "val").iterdir())
+    for junk in ("notes.txt", "Thumbs.db", ".DS_Store", "._ILSVRC2012_val_0.JPEG"):
+        (folder / junk).write_bytes(b"junk")
+    (variant,) = get_suite("imagenet").variants(tmp_path)
+    assert len(variant) == 4 and all(key.endswith(".JPEG") and "/._" not in key for key, _, _ in
+                                      variant.source.iter_range(0, 4))
+
+
+def test_as_released_images_of_another_size_are_named_not_resized(data, tmp_path):
+    root = tmp_path / "stylized"
+    shutil.copytree(data / "stylized", root)
+    odd = next(p for p in sorted(root.rglob("*.png")))
+    Image.new("RGB", (41, 40)).save(odd)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "-m", ORACLE, "-s", "stylized-imagenet", "-r", str(root), "-o",
+                                 str(tmp_path / "out"), "-j", "0", "--no-progress"])
+    assert result.exit_code == 2 and odd.name in result.output and "41x40" in result.output

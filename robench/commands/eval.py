@@ -55,15 +55,21 @@ def command(models, suite, root, out, select, batch_size, workers, device, threa
 
 
 def print_summary(record, path):
-    rows = [[v["name"], v["n_seen"], v["metrics"]["top1"], v["metrics"]["top5"], v["metrics"]["nll"]]
-            for v in record["variants"]]
+    """The record's variants with the values of its metric set (declared, so a new metric shows here
+    too), and its suite-level numbers."""
+    from robench.metrics.base import METRICS
+
+    names = (record.get("metric_set") or {}).get("metrics") or []
+    values = [v for n in names if n in METRICS for v in METRICS.get(n).values if v.name != "error"]
+    rows = [[v["name"], v["n_seen"], *[v["metrics"].get(x.name) for x in values]] for v in record["variants"]]
     click.echo(f"\n{record['model']['name']} on {record['suite']['name']} -> {path}")
     if len(rows) > 12:
         n = sum(r[1] for r in rows)
-        mean_top1 = sum(r[2] or 0 for r in rows) / len(rows)
-        click.echo(f"{len(rows)} variants, {n} images, mean top-1 {mean_top1:.2f}")
+        shown = [(x, [r[2 + i] for r in rows if r[2 + i] is not None]) for i, x in enumerate(values)]
+        click.echo(f"{len(rows)} variants, {n} images, mean over variants: "
+                   + ", ".join(f"{x.header or x.name} {sum(v) / len(v):.2f}" for x, v in shown if v))
     else:
-        echo_table(rows, ["variant", "images", "top-1", "top-5", "NLL"])
+        echo_table(rows, ["variant", "images", *[x.header or x.name for x in values]])
     for key, value in (record.get("aggregates") or {}).items():
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             click.echo(f"{key}: {value:.2f}")

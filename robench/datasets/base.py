@@ -40,6 +40,11 @@ class Source:
     def iter_range(self, start: int, stop: int) -> Iterator[Sample]:
         raise NotImplementedError
 
+    def read(self, index) -> Sample:
+        """One sample by position (training reads in random order); sources override it when they can
+        do better than reading up to it."""
+        return next(iter(self.iter_range(index, index + 1)))
+
     def fingerprint(self) -> str:
         """A hash of what the samples are (names and order), so records from different data differ."""
         raise NotImplementedError

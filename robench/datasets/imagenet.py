@@ -16,6 +16,7 @@ class ImageNetSuite(Suite):
     layout = "val/<wnid>/*.JPEG (50,000 images, 1000 classes)"
     folder_names = ("val",)
     n_official = 50_000
+    generates_train_split = True
     columns = (Column("imagenet_top1", "ImageNet", True,
                       "top-1 accuracy (%) on the 50,000 ImageNet-1k validation images; resize + center crop with "
                       "the model's own crop_pct.", core=True, clean_reference=True),)

@@ -27,6 +27,7 @@ class Suite:
     metrics = None  # metric names (robench.metrics.METRICS); None: every registered metric
     companion = None  # the suite whose record of the same model ``joined`` needs (e.g. clean "imagenet")
     columns = ()  # robench.datasets.declare.Column: what the suite adds to the leaderboard's main table
+    generates_train_split = False  # write_generated(train_per_class=N) also writes ROOT/train (for robench train)
 
     # --- data -----------------------------------------------------------------------------------
     def scan(self, root, select=None):

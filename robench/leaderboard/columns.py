@@ -10,7 +10,7 @@ PAPER_INPUT_SIZE = 224  # the benchmark protocol: models evaluated at 224 px
 
 
 def suite_key(name):
-    """Canonical name of a suite in records: lower case, '-' for '_' ('Imagenet_Sketch' -> 'imagenet-sketch')."""
+    """Canonical name of a suite in records: lower case, '-' for '_' ('My_Suite' -> 'my-suite')."""
     return str(name).strip().lower().replace("_", "-")
 
 

@@ -79,4 +79,5 @@ def aggregates(errors, clean_error=None):
     """The record's aggregates plus, with ``clean_error``, the joined relative values."""
     out = C.aggregates(table(), errors)
     out.update(C.joined(table(), errors, clean_error))
+    out["definitions"] = C.definitions(table())
     return out

@@ -24,6 +24,7 @@ class LoadedModel:
     checkpoint_sha256: str = None
     weights: str = "pretrained"
     training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
+    preprocessing_overrides: dict = None  # --input-size/--crop-pct/--interpolation given by the user
 
     @property
     def params(self):
@@ -40,6 +41,8 @@ class LoadedModel:
                "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
         if self.training is not None:
             out["training"] = self.training
+        if self.preprocessing_overrides:  # a departure from the model's own protocol: the leaderboard says so
+            out["preprocessing_overrides"] = self.preprocessing_overrides
         return out
 
 
@@ -52,7 +55,9 @@ def load_model(spec, **data_overrides):
     from robench.models.preprocess import resolve_config
 
     config = resolve_config(module, default_cfg, data_overrides)
-    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights, training=training)
+    overrides = {k: (list(v) if isinstance(v, tuple) else v) for k, v in data_overrides.items() if v is not None}
+    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights, training=training,
+                       preprocessing_overrides=overrides or None)
 
 
 def _build(parsed):
