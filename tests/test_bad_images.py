@@ -10,7 +10,7 @@ from robench.cli import cli
 from robench.datasets import synth
 from robench.results import read_record
 
-from conftest import ORACLE
+from engine_support import ORACLE
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ import pytest
 
 from engine_support import ORACLE, comparable, in_process, load, run, write_folders, write_shards
 
+pytestmark = pytest.mark.multiprocess
+
 N_IMAGES = 13
 
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from robench.cli import cli
 
-from conftest import ORACLE
+from engine_support import ORACLE
 
 
 def run(*args):

@@ -10,7 +10,7 @@ from robench.cli import cli
 from robench.engine import EvalOptions, evaluate
 from robench.results import SCHEMA_VERSION, read_record
 
-from conftest import ORACLE
+from engine_support import ORACLE
 
 FAST = EvalOptions(batch_size=16, workers=0, progress=False)
 

@@ -266,7 +266,7 @@ def test_a_record_written_by_the_engine_goes_to_its_own_section(clean_root, tmp_
     """The real `robench eval` output layout (<out>/<model>/<suite>.json, plus its .cells) is a valid entries dir."""
     from robench.engine import EvalOptions, evaluate
 
-    from conftest import ORACLE
+    from engine_support import ORACLE
 
     entries = tmp_path / "entries"
     evaluate([ORACLE], "imagenet", clean_root, entries, options=EvalOptions(batch_size=16, workers=0, progress=False))

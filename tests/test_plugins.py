@@ -17,7 +17,7 @@ import pytest
 from engine_support import ORACLE, REPO, env
 
 PLUGINS = os.path.join(REPO, "tests", "plugins")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.multiprocess]
 
 
 def robench(*args, plugins=True):

@@ -20,6 +20,8 @@ from engine_support import (C_SELECT, SLOW_ORACLE, comparable, env, in_process, 
                             robench_cmd, write_imagenet_c)
 from robench.engine import ranges as R
 
+pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
+
 N_CLASSES = 6  # images per variant; 10 variants
 N_TOTAL = 10 * N_CLASSES
 MODEL_DIR = "slow_oracle"

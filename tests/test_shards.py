@@ -13,7 +13,7 @@ from robench.datasets.shard_writer import sample_key, write_shard_set, write_tar
 from robench.errors import DatasetLayoutError
 from robench.results import read_record
 
-from conftest import ORACLE
+from engine_support import ORACLE
 
 
 def _run(*args):

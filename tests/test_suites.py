@@ -19,7 +19,7 @@ from robench.labels import imagenet_wnids, subset_indices
 from robench.models.oracle import ColourOracle
 from robench.results import read_record
 
-from conftest import ORACLE
+from engine_support import ORACLE
 
 FAST = EvalOptions(batch_size=32, workers=0, progress=False)
 WNIDS = imagenet_wnids()

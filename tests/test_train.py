@@ -17,6 +17,8 @@ import torch
 from engine_support import torch_threads
 from robench.train import TrainConfig, get_recipe, train
 
+pytestmark = pytest.mark.slow
+
 MODEL = "test_robust_resnet"
 N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 10, 8, 3
 

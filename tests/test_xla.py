@@ -17,6 +17,8 @@ else:
 
 from engine_support import ORACLE, comparable, in_process, load, run, write_folders  # noqa: E402
 
+pytestmark = pytest.mark.xla
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
