@@ -5,7 +5,8 @@ partial ones, the leaderboard and reports read it. ``Record.from_json`` validate
 malformed or inconsistent record is a RecordError naming the file and the field) and upgrades
 version-1 records. Accuracies and errors are percent (0-100); numbers are stored as numbers.
 
-Version 2 renamed the per-variant counts that lied: ``n_expected`` (the images of this record's
+Version 2 renamed the job-array task (``run.shard`` is ``run.task``: "shard" now means a tar shard
+only) and the per-variant counts that lied: ``n_expected`` (the images of this record's
 data, which for a job-array task is its slice) is ``n_images``; ``n_reference`` (the released data
 set's size) is ``n_official``. Values that need a second record (relative mCE, clean-subset top-1)
 are no longer stored: they are joined at report time (``robench.report.joins``).
@@ -76,7 +77,7 @@ class Record:
 
     model: dict  # spec, name, params, weights, checkpoint_sha256, data_config[, training, preprocessing_overrides]
     suite: dict  # name, version, root, fingerprint, label_subset, resize, description, data_origin
-    run: dict  # device, precision, world_size, batch_size, shard (job-array task [i, N] or null)
+    run: dict  # device, precision, world_size, batch_size, task (job-array task [i, N] or null)
     protocol_hash: str  # what decides the numbers: model, weights, preprocessing, suite, precision
     metric_set: dict  # {"id": ..., "metrics": [names]}: the metrics the states were made with
     variants: List[VariantResult]
@@ -136,6 +137,8 @@ def upgrade_v1(data):
             origin = variant.pop("protocol", None) or origin
     if isinstance(data.get("suite"), dict):
         data["suite"].setdefault("data_origin", origin or "released")
+    if isinstance(data.get("run"), dict) and "shard" in data["run"]:
+        data["run"]["task"] = data["run"].pop("shard")  # "shard" meant the job-array task; tar shards keep the word
     data["schema_version"] = SCHEMA_VERSION
     return data
 
@@ -180,11 +183,11 @@ def write_record(path, record):
     return path
 
 
-def record_path(out_dir, model_name, suite_name, shard=None):
-    """``OUT/<model>/<suite>.json``; job-array task i of N writes ``<suite>.shard-i-of-N.json``."""
+def record_path(out_dir, model_name, suite_name, task=None):
+    """``OUT/<model>/<suite>.json``; job-array task i of N writes ``<suite>.task-i-of-N.json``."""
     import os
 
-    stem = suite_name if shard is None else f"{suite_name}.shard-{shard[0]}-of-{shard[1]}"
+    stem = suite_name if task is None else f"{suite_name}.task-{task[0]}-of-{task[1]}"
     return os.path.join(os.fspath(out_dir), model_name, f"{stem}.json")
 
 

@@ -68,11 +68,11 @@ def test_torchrun_equals_one_process(data, one_process, tmp_path, layout, world)
 
 
 def test_more_ranks_than_samples(data, tmp_path):
-    """--shard 6/7 of 13 images is one image: rank 1 of 2 has an empty slice and must not hang."""
+    """--shard 6/7 (the old name of --task) of 13 images is one image: rank 1 of 2 has an empty slice and must not hang."""
     single, multi = str(tmp_path / "single"), str(tmp_path / "multi")
     in_process(eval_args(data["shards"], single, "--shard", "6/7"))
     run(eval_args(data["shards"], multi, "--shard", "6/7"), nproc=2, timeout=120)
-    name = os.path.join("colour_oracle", "imagenet.shard-6-of-7.json")
+    name = os.path.join("colour_oracle", "imagenet.task-6-of-7.json")
     got, want = load(os.path.join(multi, name)), load(os.path.join(single, name))
     assert got["variants"][0]["n_seen"] == got["variants"][0]["n_images"] == 1
     assert got["variants"] == want["variants"]

@@ -54,8 +54,8 @@ def test_unknown_suite(clean_root, tmp_path):
 
 
 def test_bad_shard_syntax(clean_root, tmp_path):
-    result = run("eval", "-m", ORACLE, "--shard", "3/2", "--root", str(clean_root), "--out", str(tmp_path))
-    _assert_user_error(result, "--shard 3/2")
+    result = run("eval", "-m", ORACLE, "--task", "3/2", "--root", str(clean_root), "--out", str(tmp_path))
+    _assert_user_error(result, "--task 3/2")
 
 
 def test_list_suites_and_models():

@@ -1,4 +1,4 @@
-"""Job arrays: `robench eval --shard i/N` writes partial records; `robench merge` sums them into the
+"""Job arrays: `robench eval --task i/N` writes partial records; `robench merge` sums them into the
 record (and predictions file) that one run over all the data writes, aggregates included, and
 refuses sets that are incomplete, duplicated or made under different protocols or data."""
 import os
@@ -28,12 +28,12 @@ def runs(tmp_path_factory):
     single, shards = str(base / "single"), str(base / "shards")
     in_process(eval_args(root, single))
     for i in range(3):
-        in_process(eval_args(root, shards, "--shard", f"{i}/3"))
+        in_process(eval_args(root, shards, "--task", f"{i}/3"))
     return {"root": root, "single": single, "shards": shards}
 
 
 def partial(out, i, n=3):
-    return os.path.join(out, MODEL_DIR, f"imagenet-c.shard-{i}-of-{n}.json")
+    return os.path.join(out, MODEL_DIR, f"imagenet-c.task-{i}-of-{n}.json")
 
 
 def merge(directory):
@@ -82,7 +82,7 @@ def test_missing_shard_is_an_error(runs, tmp_path):
     os.unlink(partial(out, 1))
     result = merge(out)
     assert result.exit_code == 2
-    assert "shard(s) 1/3 of imagenet-c are missing" in result.output
+    assert "task(s) 1/3 of imagenet-c are missing" in result.output
     assert not os.path.exists(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
 
 
@@ -91,13 +91,13 @@ def test_duplicated_shard_is_an_error(runs, tmp_path):
     shutil.copy(partial(out, 0), partial(out, 2))  # shard 0 twice, shard 2 gone
     result = merge(out)
     assert result.exit_code == 2
-    assert "holds shard [0, 3] but its name says 2/3" in result.output
+    assert "holds task [0, 3] but its name says 2/3" in result.output
 
 
 def test_shards_of_two_job_arrays_are_an_error(runs, tmp_path):
     out = copy_shards(runs, tmp_path)
     record = load(partial(out, 0))
-    record["run"]["shard"] = [0, 2]
+    record["run"]["task"] = [0, 2]
     atomic_write_json(partial(out, 0, 2), record)
     result = merge(out)
     assert result.exit_code == 2
@@ -118,13 +118,13 @@ def test_shards_that_disagree_are_an_error(runs, tmp_path, field, value, words):
     atomic_write_json(partial(out, 2), record)
     result = merge(out)
     assert result.exit_code == 2
-    assert words in result.output and "imagenet-c.shard-2-of-3.json" in result.output
+    assert words in result.output and "imagenet-c.task-2-of-3.json" in result.output
 
 
 def test_nothing_to_merge_says_what_to_do(tmp_path):
     result = merge(str(tmp_path))
     assert result.exit_code == 2
-    assert "robench eval ... --shard i/N" in result.output
+    assert "robench eval ... --task i/N" in result.output
 
 
 def test_merge_on_tar_shards_equals_one_run(runs, tmp_path):
@@ -135,7 +135,7 @@ def test_merge_on_tar_shards_equals_one_run(runs, tmp_path):
                           select=C_SELECT.split(","))
     out = str(tmp_path / "out")
     for i in range(3):
-        in_process(eval_args(packed, out, "--shard", f"{i}/3"))
+        in_process(eval_args(packed, out, "--task", f"{i}/3"))
     assert merge(out).exit_code == 0
     merged = load(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
     single = load(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.json"))

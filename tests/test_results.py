@@ -19,7 +19,7 @@ def test_round_trip(tmp_path):
     atomic_write_json(path, _record())
     assert read_record(path) == _record()
     assert path.endswith(os.path.join("m", "imagenet.json"))
-    assert record_path(tmp_path, "m", "imagenet", (1, 4)).endswith("imagenet.shard-1-of-4.json")
+    assert record_path(tmp_path, "m", "imagenet", (1, 4)).endswith("imagenet.task-1-of-4.json")
 
 
 def test_interrupted_write_keeps_the_old_record(tmp_path):

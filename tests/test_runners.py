@@ -81,7 +81,7 @@ def test_records_and_predictions_do_not_depend_on_the_runner_count(two_cores, ro
     for threads in (1, 2, 3):
         out[threads] = str(tmp_path / f"t{threads}")
         in_process(["eval", "-s", "imagenet", "-r", root, "-o", out[threads], "-b", "4", "-j", "2",
-                    "--threads", str(threads), "--checkpoint-every", "2", "--save-predictions",
+                    "--threads", str(threads), "--progress-every", "2", "--save-predictions",
                     "--no-progress", *models])
     for name in ("a", "b"):
         records = {t: load(os.path.join(d, name, "imagenet.json")) for t, d in out.items()}

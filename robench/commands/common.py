@@ -4,16 +4,16 @@ import click
 from robench.errors import RobenchError
 
 
-def parse_shard(text):
+def parse_task(text):
     """'i/N' -> (i, N) with 0 <= i < N."""
     if text is None:
         return None
     try:
         i, n = (int(p) for p in text.split("/"))
     except ValueError:
-        raise RobenchError(f"--shard '{text}' is not of the form i/N (e.g. 0/4)") from None
+        raise RobenchError(f"--task '{text}' is not of the form i/N (e.g. 0/4)") from None
     if n < 1 or not 0 <= i < n:
-        raise RobenchError(f"--shard {text}: need N >= 1 and 0 <= i < N")
+        raise RobenchError(f"--task {text}: need N >= 1 and 0 <= i < N")
     return i, n
 
 

@@ -3,7 +3,7 @@ import os
 
 import click
 
-from robench.commands.common import echo_table, parse_list, parse_shard
+from robench.commands.common import echo_table, parse_list, parse_task
 
 
 @click.command("eval")
@@ -22,19 +22,22 @@ from robench.commands.common import echo_table, parse_list, parse_shard
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
 @click.option("--compile", "compile_models", is_flag=True, help="torch.compile the models (pays off on long runs).")
-@click.option("--shard", help="Job-array slice i/N: evaluate slice i of N and write a partial record.")
+@click.option("--task", "--shard", "task", metavar="i/N",
+              help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
+                   "(merge them with robench merge). --shard is the old name.")
 @click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
 @click.option("--input-size", type=click.IntRange(1), help="Override the model's input size.")
 @click.option("--crop-pct", type=click.FloatRange(0.05, 1.0), help="Override the model's crop fraction.")
 @click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "nearest"]), help="Override resize interpolation.")
 @click.option("--save-predictions", is_flag=True,
               help="Also write per-sample top-5 predictions to OUT/<model>/<suite>.predictions.parquet.")
-@click.option("--checkpoint-every", default=50, show_default=True, type=click.IntRange(0),
-              help="Batches between checkpoints inside a variant (a killed run resumes there); 0: none.")
+@click.option("--progress-every", "--checkpoint-every", "progress_every", default=50, show_default=True,
+              type=click.IntRange(0), help="Batches between progress files inside a variant (a killed run resumes "
+                                           "there); 0: none. --checkpoint-every is the old name.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def command(models, suite, root, out, select, batch_size, workers, device, threads, precision, channels_last,
-            compile_models, shard, skip_bad_images, input_size, crop_pct, interpolation, save_predictions,
-            checkpoint_every, no_progress):
+            compile_models, task, skip_bad_images, input_size, crop_pct, interpolation, save_predictions,
+            progress_every, no_progress):
     """Evaluate MODEL(s) on SUITE under ROOT; records go to OUT/<model>/<suite>.json."""
     from robench.datasets import get_suite
     from robench.engine import EvalOptions, evaluate
@@ -46,8 +49,8 @@ def command(models, suite, root, out, select, batch_size, workers, device, threa
     loaded = [load_model(spec, **overrides) for spec in models]
     options = EvalOptions(batch_size=batch_size, workers=workers, device=device, threads=threads,
                           precision=precision, channels_last=channels_last, compile=compile_models,
-                          skip_bad_images=skip_bad_images, shard=parse_shard(shard),
-                          save_predictions=save_predictions, checkpoint_every=checkpoint_every,
+                          skip_bad_images=skip_bad_images, task=parse_task(task),
+                          save_predictions=save_predictions, progress_every=progress_every,
                           progress=not no_progress)
     paths = evaluate(loaded, suite_obj, root, out, select=parse_list(select), options=options)
     for path in paths:

@@ -5,12 +5,12 @@ import click
 @click.command("merge")
 @click.argument("directory", type=click.Path())
 def command(directory):
-    """Merge DIRECTORY's <suite>.shard-i-of-N.json partial records (from `robench eval --shard i/N`).
+    """Merge DIRECTORY's <suite>.task-i-of-N.json partial records (from `robench eval --task i/N`).
 
     DIRECTORY is an --out folder (every model in it) or one model's folder. Writes
-    <suite>.json (and <suite>.predictions.parquet when every shard saved predictions), exactly
-    as one run over all the data would have; stops with an error if a shard is missing or
-    duplicated, or if shards disagree on protocol or data.
+    <suite>.json (and <suite>.predictions.parquet when every task saved predictions), exactly
+    as one run over all the data would have; stops with an error if a task is missing or
+    duplicated, or if tasks disagree on protocol or data.
     """
     from robench.engine.merge import merge_directory
 

@@ -15,10 +15,10 @@ from robench.fileio import atomic_write_json
 from robench.results import read_json
 
 
-def cell_path(out_dir, model_name, suite_name, variant_name, shard=None):
+def cell_path(out_dir, model_name, suite_name, variant_name, task=None):
     stem = variant_name.replace("/", "__")
-    if shard is not None:
-        stem += f".shard-{shard[0]}-of-{shard[1]}"
+    if task is not None:
+        stem += f".task-{task[0]}-of-{task[1]}"
     return os.path.join(os.fspath(out_dir), model_name, ".cells", suite_name, f"{stem}.json")
 
 
@@ -55,12 +55,12 @@ def save_cell(path, *, protocol_hash, metric_set, fingerprint, start, stop, vari
 
 
 def partial_path(path, rank, world):
-    """Where rank ``rank`` of ``world`` checkpoints its progress inside the cell at ``path``."""
+    """Where rank ``rank`` of ``world`` saves its progress file inside the cell at ``path``."""
     return path[: -len(".json")] + f".partial-{rank}-of-{world}.json"
 
 
 def remove_partials(path, rank=None, world=None):
-    """Deletes checkpoints of the cell at ``path``: one rank's, or (no rank) every rank's."""
+    """Deletes progress files of the cell at ``path``: one rank's, or (no rank) every rank's."""
     stem = path[: -len(".json")]
     pattern = f"{stem}.partial-*" if rank is None else f"{stem}.partial-{rank}-of-{world}.*"
     for found in glob.glob(glob.escape(stem) + pattern[len(stem):]):

@@ -6,7 +6,7 @@ and batches are collated in the worker as uint8 (one shared-memory tensor per ba
 process boundary, not one per image). For a CPU run whose models share one normalisation, the
 workers also normalise (the same two tensor ops the main process would run, so the same numbers):
 the main process then only runs models. Every batch carries the variant-level index of each sample,
-which is what checkpoints record and predictions are sorted by. A file that fails to decode
+which is what progress files record and predictions are sorted by. A file that fails to decode
 travels to the main process as a "bad" item: the engine then stops with the file's name, or
 counts it with --skip-bad-images.
 """

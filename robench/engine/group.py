@@ -24,7 +24,7 @@ class GroupRun:
         self.variant, self.key, self.members = variant, key, members
         self.options, self.runtime = options, runtime
         self.rank_slice = work.rank_slice
-        self.paths = [progress.path_for(p.cell_path(variant.name, options.shard), runtime.rank, runtime.world)
+        self.paths = [progress.path_for(p.cell_path(variant.name, options.task), runtime.rank, runtime.world)
                       for p in members]
         self.identities = [progress.identity(p.protocol_hash, p.metric_set.id, work.fingerprint, work.rank_slice,
                                              runtime.rank, runtime.world) for p in members]
@@ -81,7 +81,7 @@ class GroupRun:
 
     def _score(self, batch, job, scorer, bar):
         """Adds a finished batch to every model's metrics (and predictions) and its undecodable
-        files to the skipped ones (or stops on them); saves progress every --checkpoint-every batches."""
+        files to the skipped ones (or stops on them); saves progress every --progress-every batches."""
         self._take_bad(batch)
         if job is not None:
             with torch.inference_mode():
@@ -92,7 +92,7 @@ class GroupRun:
         self.new_indices.extend(batch.all_indices())
         bar.update(batch.size)
         self.batches += 1
-        every = self.options.checkpoint_every
+        every = self.options.progress_every
         if every and self.batches % every == 0:
             self._save_progress()
 

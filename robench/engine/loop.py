@@ -5,7 +5,7 @@ same order, whatever its view of the disk) and broadcasts the list. For every va
 models that still need it are grouped by the pixels they see (``pixel_key``); each group reads
 and decodes this rank's slice once and runs all its models on every batch (``group.GroupRun``).
 Then the metric states are summed over ranks with one all-reduce and rank 0 saves one cell per
-(model, variant, shard) before the next group starts.
+(model, variant, job-array task) before the next group starts.
 """
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,9 +30,9 @@ class EvalOptions:
     compile: bool = False  # torch.compile the models
     pin_memory: bool = True  # page-locked batches (CUDA only)
     skip_bad_images: bool = False
-    shard: tuple = None  # (i, N): this job-array task's slice
+    task: tuple = None  # (i, N): this job-array task's slice of every variant (--task i/N)
     save_predictions: bool = False
-    checkpoint_every: int = 50  # batches between in-cell checkpoints; 0: none
+    progress_every: int = 50  # batches between progress files inside a cell; 0: none
     progress: bool = True
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
 
@@ -53,11 +53,11 @@ def pending_work(plans, variants, options):
     """WorkItems for the cells not finished on disk, as seen by this process (rank 0 decides)."""
     todo = []
     for vi, variant in enumerate(variants):
-        start, stop = (0, len(variant)) if options.shard is None else contiguous_slice(len(variant), *options.shard)
+        start, stop = (0, len(variant)) if options.task is None else contiguous_slice(len(variant), *options.task)
         fingerprint = variant.source.fingerprint()
         groups = defaultdict(list)
         for pi, plan in enumerate(plans):
-            path = plan.cell_path(variant.name, options.shard)
+            path = plan.cell_path(variant.name, options.task)
             if cell_files.load_cell(path, plan.protocol_hash, fingerprint, start, stop, plan.metric_set,
                                     need_predictions=options.save_predictions) is None:
                 groups[pixel_key(plan.model.data_config, variant.resize)].append(pi)
@@ -95,12 +95,12 @@ def run_cells(plans, suite, variants, options, runtime=None):
 
 
 def _finish(work, run, options, runtime):
-    """Sums the group's states over ranks; rank 0 saves its cells; checkpoints are then dropped."""
+    """Sums the group's states over ranks; rank 0 saves its cells; progress files are then dropped."""
     skipped = sorted(s for part in runtime.all_gather_objects(run.skipped) for s in part)
     skipped = [[key, reason] for _, key, reason in skipped]
     for plan, metrics, rows in zip(run.members, run.metrics, run.rows):
         metrics.load_flat(runtime.all_reduce_sum(metrics.flat()))
-        path = plan.cell_path(run.variant.name, options.shard)
+        path = plan.cell_path(run.variant.name, options.task)
         if rows is not None:
             parts = runtime.gather_objects(rows.columns())
             if runtime.is_main:
@@ -112,7 +112,7 @@ def _finish(work, run, options, runtime):
                                  skipped=skipped)
     runtime.barrier()
     for plan in run.members:
-        path = plan.cell_path(run.variant.name, options.shard)
+        path = plan.cell_path(run.variant.name, options.task)
         cell_files.remove_partials(path, runtime.rank, runtime.world)
 
 

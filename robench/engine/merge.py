@@ -1,6 +1,6 @@
-"""Merging the partial records of a job array (``robench eval --shard i/N``) into one record.
+"""Merging the partial records of a job array (``robench eval --task i/N``) into one record.
 
-Shard i of N covers slice i of every variant, so the full record is the per-variant sum of the
+Task i of N covers slice i of every variant, so the full record is the per-variant sum of the
 partial metric states; metrics and suite aggregates are then recomputed from the sums, giving
 the record one run over all the data would have written. Partials must form one complete set
 made under one protocol on one data set: anything else is an error that says which file.
@@ -14,7 +14,7 @@ from robench.engine.records import predictions_path, suite_aggregates, variant_r
 from robench.errors import RecordError
 from robench.results import load_record, now, record_path, write_record
 
-PARTIAL = re.compile(r"^(?P<suite>.+)\.shard-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
+PARTIAL = re.compile(r"^(?P<suite>.+)\.task-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
 
 
 def model_dirs(directory):
@@ -31,8 +31,8 @@ def model_dirs(directory):
     found = sorted(os.path.join(directory, e) for e in os.listdir(directory)
                    if os.path.isdir(os.path.join(directory, e)) and has_partials(os.path.join(directory, e)))
     if not found:
-        raise RecordError(f"no partial records (<suite>.shard-i-of-N.json) in {directory} or its subfolders; "
-                          "write them with `robench eval ... --shard i/N`")
+        raise RecordError(f"no partial records (<suite>.task-i-of-N.json) in {directory} or its subfolders; "
+                          "write them with `robench eval ... --task i/N`")
     return found
 
 
@@ -61,12 +61,12 @@ def merge_partials(model_dir, suite_name, partials):
     metric_set = MetricSet(first.metric_set.get("metrics"))
     if metric_set.id != first.metric_set.get("id"):
         raise RecordError(f"{partials[0][2]} was made with another version of the metrics "
-                          f"({', '.join(metric_set.names)}): rerun the shards with this robench")
+                          f"({', '.join(metric_set.names)}): rerun the tasks with this robench")
     entries = [_merged_entry([r.variants[k] for r in records], metric_set) for k in range(len(first.variants))]
     out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first.model["name"]
     suite = get_suite(first.suite["name"])
-    # The shards' own model, suite and env sections stand: they describe where the numbers were made.
-    first.created, first.run, first.variants = now(), {**first.run, "shard": None}, entries
+    # The tasks' own model, suite and env sections stand: they describe where the numbers were made.
+    first.created, first.run, first.variants = now(), {**first.run, "task": None}, entries
     first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
     notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
@@ -82,17 +82,17 @@ def _complete_set(suite_name, partials):
     records, claimed = [None] * n, {}
     for i, _, path in sorted(partials):
         record = load_record(path)
-        said = record.run.get("shard")
+        said = record.run.get("task")
         if said != [i, n]:
-            raise RecordError(f"{path} holds shard {said} but its name says {i}/{n}: a copied or renamed "
-                              "file? Rerun that shard or restore its name")
+            raise RecordError(f"{path} holds task {said} but its name says {i}/{n}: a copied or renamed "
+                              "file? Rerun that task or restore its name")
         if i in claimed:
-            raise RecordError(f"shard {i}/{n} appears twice: {claimed[i]} and {path}")
+            raise RecordError(f"task {i}/{n} appears twice: {claimed[i]} and {path}")
         claimed[i], records[i] = path, record
     missing = [i for i in range(n) if records[i] is None]
     if missing:
-        raise RecordError(f"shard(s) {', '.join(f'{i}/{n}' for i in missing)} of {suite_name} are missing; run "
-                          f"`robench eval ... --shard {missing[0]}/{n}` for each, then merge again")
+        raise RecordError(f"task(s) {', '.join(f'{i}/{n}' for i in missing)} of {suite_name} are missing; run "
+                          f"`robench eval ... --task {missing[0]}/{n}` for each, then merge again")
     return records
 
 
@@ -107,7 +107,7 @@ def _check_agree(records, paths):
         for path, record in zip(paths[1:], records[1:]):
             if get(record) != get(first):
                 raise RecordError(f"{path} and {paths[0]} differ in {label}: they were made with {meaning}; "
-                                  "rerun the odd shard(s) with the same command as the others")
+                                  "rerun the odd task(s) with the same command as the others")
 
 
 def _merged_entry(parts, metric_set):
@@ -121,14 +121,14 @@ def _merged_entry(parts, metric_set):
 
 
 def _merge_predictions(out_dir, model_name, suite_name, n, variant_names):
-    """Joins the shards' predictions files in (variant, sample) order, when every shard has one."""
+    """Joins the tasks' predictions files in (variant, sample) order, when every task has one."""
     paths = [predictions_path(out_dir, model_name, suite_name, (i, n)) for i in range(n)]
     present = [os.path.isfile(p) for p in paths]
     if not any(present):
         return []
     if not all(present):
         lacking = [p for p, ok in zip(paths, present) if not ok]
-        return [f"predictions not merged: {', '.join(lacking)} missing (rerun those shards with --save-predictions)"]
+        return [f"predictions not merged: {', '.join(lacking)} missing (rerun those tasks with --save-predictions)"]
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq

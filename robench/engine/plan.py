@@ -36,5 +36,5 @@ class ModelPlan:
         self.module.eval()
         self.forward = torch.compile(self.module) if compile else self.module
 
-    def cell_path(self, variant_name, shard=None):
-        return cell_files.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, shard)
+    def cell_path(self, variant_name, task=None):
+        return cell_files.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, task)

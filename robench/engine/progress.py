@@ -1,6 +1,6 @@
 """Progress files: how far each rank got inside an unfinished cell, so that a killed 50,000-image cell does not restart at zero.
 
-Every ``--checkpoint-every`` batches each rank writes, per model, the metric state of the samples
+Every ``--progress-every`` batches each rank writes, per model, the metric state of the samples
 it has done, those samples (as index ranges: DataLoader workers each stop at their own place),
 the files it skipped and, with --save-predictions, its prediction rows (a parquet side file
 written first; rows beyond the recorded ranges are dropped on load). Because metric states are

@@ -1,6 +1,6 @@
 """Sample index ranges: slices of a variant as sorted lists of half-open ``[start, stop)`` pairs.
 
-A rank's slice starts as one range; after an interrupted run it is whatever the checkpoint has
+A rank's slice starts as one range; after an interrupted run it is whatever the progress file has
 not covered yet, which may be several ranges (each DataLoader worker stopped at its own place).
 """
 from robench.errors import RobenchError

@@ -16,9 +16,9 @@ def variant_result(name, info, n_images, n_official, state, skipped):
     return result
 
 
-def predictions_path(out_dir, model_name, suite_name, shard=None):
-    """``OUT/<model>/<suite>[.shard-i-of-N].predictions.parquet``, next to the record."""
-    return record_path(out_dir, model_name, suite_name, shard)[: -len(".json")] + ".predictions.parquet"
+def predictions_path(out_dir, model_name, suite_name, task=None):
+    """``OUT/<model>/<suite>[.task-i-of-N].predictions.parquet``, next to the record."""
+    return record_path(out_dir, model_name, suite_name, task)[: -len(".json")] + ".predictions.parquet"
 
 
 def data_origin(variants):
@@ -66,7 +66,7 @@ def write_plan_record(plan, variants, root, options, runtime):
     """Builds the record of ``plan`` from its cells and writes it; returns its path."""
     entries, parts = [], []
     for variant in variants:
-        path = plan.cell_path(variant.name, options.shard)
+        path = plan.cell_path(variant.name, options.task)
         cell = cell_files.read_json(path) if os.path.isfile(path) else None
         if cell is None:
             raise RobenchError(f"cell {path} is missing after evaluation")
@@ -77,12 +77,12 @@ def write_plan_record(plan, variants, root, options, runtime):
         parts.append(cell_files.predictions_part(path))
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
-                "batch_size": options.batch_size, "shard": list(options.shard) if options.shard else None}
+                "batch_size": options.batch_size, "task": list(options.task) if options.task else None}
     section = suite_section(suite, root, variants)
     record = Record(model, section, run_info, plan.protocol_hash,
                     {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,
-                    {} if options.shard else suite_aggregates(suite, model, section, entries),
+                    {} if options.task else suite_aggregates(suite, model, section, entries),
                     created=now(), env=environment())
     if options.save_predictions:
-        predictions.concatenate(parts, predictions_path(plan.out_dir, plan.model.name, suite.name, options.shard))
-    return write_record(record_path(plan.out_dir, plan.model.name, suite.name, options.shard), record)
+        predictions.concatenate(parts, predictions_path(plan.out_dir, plan.model.name, suite.name, options.task))
+    return write_record(record_path(plan.out_dir, plan.model.name, suite.name, options.task), record)

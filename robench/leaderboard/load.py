@@ -1,6 +1,6 @@
 """Reading the leaderboard's inputs: result records from ``entries/`` and published rows from ``reported.csv``.
 
-A bad record (malformed JSON, unknown schema version, a count that does not add up, a partial shard,
+A bad record (malformed JSON, unknown schema version, a count that does not add up, a partial job-array record,
 numbers stored as strings, a duplicate) must not silently change the leaderboard, nor stop everyone
 else's rows from being published: it is reported by file name and skipped (``strict`` makes it fatal).
 ``reported.csv`` is one hand-edited file, so any error in it is fatal and names the line.
@@ -90,9 +90,9 @@ def record_problem(record):
     from robench.datasets import find_suite
 
     suite = find_suite(suite_key(record["suite"]["name"]))
-    shard = (record.get("run") or {}).get("shard")
-    if shard:
-        return f"partial record of job-array shard {shard}: merge the shards with `robench merge` first"
+    task = (record.get("run") or {}).get("task")
+    if task:
+        return f"partial record of job-array task {task}: merge the tasks' records with `robench merge` first"
     single = suite is not None and any(c.source == "variant" and c.variant is None for c in suite.columns)
     if single and len(record["variants"]) != 1:
         return f"a {suite.name} record must hold exactly one variant, found {len(record['variants'])}"
