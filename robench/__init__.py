@@ -7,7 +7,16 @@ whether that happened before or after ``import robench``.
 import importlib.abc
 import sys
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+
+def __getattr__(name):
+    """``robench.evaluate``: the notebook API, imported on first use so that ``import robench`` stays light."""
+    if name == "evaluate":
+        from robench.api import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'robench' has no attribute '{name}'")
 
 
 def _register_models():

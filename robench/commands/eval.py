@@ -1,4 +1,4 @@
-"""``robench eval``: evaluate models on a suite and write one record per model."""
+"""``robench eval``: evaluate models on suites (or collections) and write one record per (model, suite)."""
 import os
 
 import click
@@ -7,12 +7,19 @@ from robench.commands.common import echo_table, parse_list, parse_task
 
 
 @click.command("eval")
-@click.option("--model", "-m", "models", multiple=True, required=True,
+@click.option("--model", "-m", "models", multiple=True,
               help="Model spec (repeatable): timm name, tv:NAME, module:factory, ARCH@weights, checkpoint path.")
-@click.option("--suite", "-s", default="imagenet", show_default=True, help="Benchmark suite (robench list suites).")
-@click.option("--root", "-r", required=True, type=click.Path(), help="Data root: wnid folders or a robench shard set.")
+@click.option("--suite", "-s", "suites", multiple=True,
+              help="Suite or collection (repeatable, comma-separated; e.g. imagenet-c, paper, all). Default: imagenet.")
+@click.option("--root", "-r", "roots", multiple=True,
+              help="Data of one suite: PATH (a run of one suite) or SUITE=PATH (repeatable); folders or a shard set.")
+@click.option("--data-dir", type=click.Path(), help="Each suite's data under its conventional folder DIR/<folder> "
+                                                     "(robench list suites shows them).")
+@click.option("--skip-missing", is_flag=True, help="Skip the suites whose data is not found instead of stopping.")
+@click.option("--config", "config", type=click.Path(), help="A .toml or .yaml file of these settings; flags override it.")
+@click.option("--print-config", is_flag=True, help="Print the resolved settings (as a --config file) and exit.")
 @click.option("--out", "-o", default="results", show_default=True, type=click.Path(), help="Output directory.")
-@click.option("--select", help="Comma-separated subset of variants (suite-specific, e.g. fog,snow or fog/3).")
+@click.option("--select", help="Comma-separated subset of variants of one suite (e.g. fog,snow or fog/3).")
 @click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
@@ -21,7 +28,7 @@ from robench.commands.common import echo_table, parse_list, parse_task
                    "(default: one per core, at most 16). Fewer use less memory; the numbers do not change.")
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
-@click.option("--compile", "compile_models", is_flag=True, help="torch.compile the models (pays off on long runs).")
+@click.option("--compile", "compile", is_flag=True, help="torch.compile the models (pays off on long runs).")
 @click.option("--task", "--shard", "task", metavar="i/N",
               help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
                    "(merge them with robench merge). --shard is the old name.")
@@ -35,26 +42,64 @@ from robench.commands.common import echo_table, parse_list, parse_task
               type=click.IntRange(0), help="Batches between progress files inside a variant (a killed run resumes "
                                            "there); 0: none. --checkpoint-every is the old name.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def command(models, suite, root, out, select, batch_size, workers, device, threads, precision, channels_last,
-            compile_models, task, skip_bad_images, input_size, crop_pct, interpolation, save_predictions,
-            progress_every, no_progress):
-    """Evaluate MODEL(s) on SUITE under ROOT; records go to OUT/<model>/<suite>.json."""
-    from robench.datasets import get_suite
-    from robench.engine import EvalOptions, evaluate
+@click.pass_context
+def command(ctx, **flags):
+    """Evaluate MODEL(s) on SUITE(s); records go to OUT/<model>/<suite>.json.
+
+    \b
+    robench eval -m resnet50.a1_in1k -s imagenet-c -r /data/imagenet-c
+    robench eval -m resnet50.a1_in1k -m tv:resnet50 -s paper --data-dir /data
+    robench eval --config run.toml
+    """
+    from robench.datasets.collections import expand_suites
+    from robench.datasets.locate import locate
+    from robench.engine import EvalOptions, evaluate_suites
     from robench.models import load_model
     from robench.results import read_record
+    from robench.run_config import as_text, read_config, resolve, stored
 
-    suite_obj = get_suite(suite)
-    overrides = {"input_size": input_size, "crop_pct": crop_pct, "interpolation": interpolation}
-    loaded = [load_model(spec, **overrides) for spec in models]
-    options = EvalOptions(batch_size=batch_size, workers=workers, device=device, threads=threads,
-                          precision=precision, channels_last=channels_last, compile=compile_models,
-                          skip_bad_images=skip_bad_images, task=parse_task(task),
-                          save_predictions=save_predictions, progress_every=progress_every,
-                          progress=not no_progress)
-    paths = evaluate(loaded, suite_obj, root, out, select=parse_list(select), options=options)
+    config = _resolved(ctx, flags, read_config, resolve)
+    if config["print_config"]:
+        click.echo(as_text(config), nl=False)
+        return
+    if not config["models"]:
+        raise click.UsageError("give at least one --model (or models = [...] in --config)")
+    names, optional = expand_suites(config["suites"] or ("imagenet",))
+    located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
+                     select=parse_list(config["select"]), skip_missing=config["skip_missing"],
+                     echo=lambda line: click.echo(line, err=True))
+    overrides = {k: config[k] for k in ("input_size", "crop_pct", "interpolation")}
+    loaded = [load_model(spec, **overrides) for spec in config["models"]]
+    options = EvalOptions(batch_size=config["batch_size"], workers=config["workers"], device=config["device"],
+                          threads=config["threads"], precision=config["precision"],
+                          channels_last=config["channels_last"], compile=config["compile"],
+                          skip_bad_images=config["skip_bad_images"], task=parse_task(config["task"]),
+                          save_predictions=config["save_predictions"], progress_every=config["progress_every"],
+                          progress=not config["no_progress"], config=stored(config))
+    paths = evaluate_suites(loaded, located, config["out"], options=options)
     for path in paths:
         print_summary(read_record(path), path)
+    if len(located) > 1 and paths and not options.task:
+        print_report(paths)
+
+
+def _resolved(ctx, flags, read_config, resolve):
+    """The flags over the --config file's settings; only flags typed on the command line override it."""
+    from click.core import ParameterSource
+
+    given = {name for name in flags if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    if not flags["config"]:
+        return dict(flags)
+    return resolve(read_config(flags["config"]), flags, given, set(flags) - {"config", "print_config"},
+                   where=f"config file {flags['config']}")
+
+
+def print_report(paths):
+    """The paper-style table of this run's records (the one ``robench report`` prints)."""
+    from robench.report import render, report_frame
+    from robench.results import read_record
+
+    click.echo("\n" + render(report_frame([read_record(p) for p in paths]), "table"))
 
 
 def print_summary(record, path):

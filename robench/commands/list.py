@@ -30,12 +30,16 @@ def models(pattern, source):
 
 @command.command("suites")
 def suites():
-    """Benchmark suites with their on-disk layout."""
+    """Benchmark suites (their layout and folder under a --data-dir) and the collections of suites."""
     from robench.commands.common import echo_table
-    from robench.datasets import get_suite, suite_names
+    from robench.datasets import COLLECTIONS, get_suite, suite_names
 
     rows = []
     for name in suite_names():
         suite = get_suite(name)
-        rows.append([name, suite.layout, suite.description])
-    echo_table(rows, ["suite", "layout", "protocol"])
+        rows.append([name, f"{suite.folder}/", suite.layout, suite.description])
+    echo_table(rows, ["suite", "--data-dir folder", "layout", "protocol"])
+    click.echo("")
+    rows = [[c.name, ", ".join(c.suite_names()) if c.suites is not None else "(every suite whose data is found)",
+             c.description] for c in (COLLECTIONS.get(n) for n in COLLECTIONS.names())]
+    echo_table(rows, ["collection", "suites", "what"])

@@ -39,6 +39,14 @@ def get_suite(name):
     return suite
 
 
+def __getattr__(name):  # COLLECTIONS and expand_suites are read lazily (they import the registry only)
+    if name in ("COLLECTIONS", "expand_suites", "Collection"):
+        from robench.datasets import collections
+
+        return getattr(collections, name)
+    raise AttributeError(name)
+
+
 def find_suite(name):
     """The Suite of ``name`` or None when no suite of that name is installed (e.g. an old record's)."""
     return get_suite(name) if name in SUITES else None

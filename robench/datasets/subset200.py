@@ -62,6 +62,7 @@ class Subset200Suite(Suite):
 class CleanSubsetSuite(Suite):
     """ImageNet val restricted to a 200-class subset, scored 200-way: the clean reference for R or A."""
 
+    data_dir = "imagenet"  # its data is ImageNet val: under a data directory, DIR/imagenet
     n_classes = 200
     n_official = 10_000  # 50 val images x 200 classes
     folder_names = ("val",)

@@ -1,32 +1,55 @@
 """The evaluation engine: ``evaluate(models, suite, root, out_dir)`` -> record paths.
 
-See ``loop`` for the batching, ``runtime`` for devices and ranks, ``cells`` for resumption.
+See ``loop`` for the batching, ``runtime`` for devices and ranks, ``cell_files`` for resumption.
+``evaluate_suites`` runs several suites with the same loaded models, in order: each suite resumes
+from its own cells, so a run killed in its third suite redoes nothing of the first two.
 """
 from robench.engine.loop import EvalOptions, run_cells
 
 
-def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime=None):
-    """Evaluates every model on every selected variant of ``suite`` under ``root``.
-
-    ``models``: spec strings or ``LoadedModel``s; ``suite``: a name or a Suite. Writes one record per
-    model to ``out_dir/<model>/<suite>.json`` (rank 0 only) and returns their paths.
-    """
-    from robench.datasets import get_suite
-    from robench.engine.plan import ModelPlan
-    from robench.engine.records import write_plan_record
+def _loaded(models):
     from robench.models import load_model
 
-    options = options or EvalOptions()
-    suite = get_suite(suite) if isinstance(suite, str) else suite
-    variants = suite.variants(root, select)
     loaded = [load_model(m) if isinstance(m, str) else m for m in models]
     names = [m.name for m in loaded]
     if len(set(names)) != len(names):
         from robench.errors import ModelSpecError
 
         raise ModelSpecError(f"two models share an output name ({names}); name them: --model NAME=SPEC")
-    plans = [ModelPlan(m, suite, out_dir, options.precision) for m in loaded]
+    return loaded
+
+
+def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime=None, variants=None):
+    """Evaluates every model on every selected variant of ``suite`` under ``root``.
+
+    ``models``: spec strings or ``LoadedModel``s; ``suite``: a name or a Suite; ``variants``: the
+    suite's variants when already scanned. Writes one record per model to ``out_dir/<model>/<suite>.json``
+    (rank 0 only) and returns their paths.
+    """
+    from robench.datasets import get_suite
+    from robench.engine.plan import ModelPlan
+    from robench.engine.records import write_plan_record
+
+    options = options or EvalOptions()
+    suite = get_suite(suite) if isinstance(suite, str) else suite
+    variants = variants if variants is not None else suite.variants(root, select)
+    plans = [ModelPlan(m, suite, out_dir, options.precision) for m in _loaded(models)]
     runtime = run_cells(plans, suite, variants, options, runtime)
     if not runtime.is_main:
         return []
     return [write_plan_record(p, variants, root, options, runtime) for p in plans]
+
+
+def evaluate_suites(models, located, out_dir, *, options=None, runtime=None):
+    """Every model on every ``robench.datasets.locate.Located`` suite, in order; models load once.
+    Returns the record paths (rank 0), suite by suite."""
+    from robench.engine.runtime import init_runtime
+
+    options = options or EvalOptions()
+    loaded = _loaded(models)
+    runtime = runtime or init_runtime(options.device)
+    paths = []
+    for item in located:
+        paths += evaluate(loaded, item.suite, item.root, out_dir, options=options, runtime=runtime,
+                          variants=item.variants)
+    return paths

@@ -35,6 +35,7 @@ class EvalOptions:
     progress_every: int = 50  # batches between progress files inside a cell; 0: none
     progress: bool = True
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
+    config: dict = None  # the run's resolved configuration (robench.run_config.stored), kept in records
 
 
 @dataclass
@@ -81,7 +82,7 @@ def run_cells(plans, suite, variants, options, runtime=None):
         key = pixel_key(members[0].model.data_config, variant.resize)
         runs.append(GroupRun(variant, key, members, work, options, runtime))
     scorer = Scorer(suite.label_subset)
-    bar = _progress(sum(r.remaining for r in runs), options.progress and runtime.is_main, runtime.world)
+    bar = _progress(runs, options.progress and runtime.is_main, runtime.world)
     runners = Runners(runtime.device, options.threads, options.compile)
     try:
         for work, run in zip(todo, runs):
@@ -124,9 +125,12 @@ def _joined(variant, parts):
     return rows
 
 
-def _progress(total, enabled, world):
-    from tqdm import tqdm
+def _progress(runs, enabled, world):
+    """A tqdm bar on a terminal, one line per variant in a log, nothing with --no-progress
+    (``progress_log``); it counts this rank's images of every run."""
+    from robench.engine.progress_log import make_progress
 
-    unit = "img" if world == 1 else f"img (rank 0 of {world})"
-    return tqdm(total=total, unit=unit, disable=not enabled, dynamic_ncols=True, smoothing=0.1,
-                unit_scale=False, mininterval=0.5)
+    per_variant = defaultdict(int)
+    for run in runs:
+        per_variant[run.variant.name] += run.remaining
+    return make_progress(sum(per_variant.values()), enabled, world, dict(per_variant))

@@ -78,6 +78,8 @@ def write_plan_record(plan, variants, root, options, runtime):
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
                 "batch_size": options.batch_size, "task": list(options.task) if options.task else None}
+    if options.config:
+        run_info["config"] = options.config
     section = suite_section(suite, root, variants)
     record = Record(model, section, run_info, plan.protocol_hash,
                     {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,

@@ -22,7 +22,7 @@ class LoadedModel:
     module: object  # torch.nn.Module, in eval mode
     data_config: dict = field(default_factory=dict)
     checkpoint_sha256: str = None
-    weights: str = "pretrained"
+    weights: str = "pretrained"  # pretrained | random | file | as-built | in-memory (robench.models.wrap)
     training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
     preprocessing_overrides: dict = None  # --input-size/--crop-pct/--interpolation given by the user
 

@@ -1,0 +1,36 @@
+"""``robench report``: the paper-style table of an ``robench eval --out`` folder."""
+import click
+
+FORMATS = ("table", "markdown", "csv", "json")  # robench.report.FORMATS, not imported here: --help stays instant
+
+
+@click.command("report")
+@click.argument("directory", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: terminal; markdown: GitHub tables with column definitions; csv/json: unrounded numbers.")
+@click.option("--collection", metavar="NAME", help="Only the columns of this collection's suites, in its order.")
+@click.option("--compare", nargs=2, metavar="A B",
+              help="Model B against model A (names as in the Model column): A, B, B - A and which is better.")
+def command(directory, fmt, collection, compare):
+    """Models as rows, the suites' leaderboard columns as columns, for the records in DIRECTORY.
+
+    DIRECTORY is a `robench eval --out` folder (<model>/<suite>.json). Definitions, joins (relative
+    mCE, clean-subset top-1) and protocol sections are the leaderboard's. Partial job-array records
+    and unreadable files are skipped with a warning.
+    """
+    from robench import report
+
+    suites = report.collection_suites(collection) if collection else None
+    entries, problems = report.load_results(directory)
+    for problem in problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    if not entries:
+        raise report.no_records_error(directory, problems)
+    frame = report.report_frame(entries, suites=suites)
+    if compare:
+        comparison = report.compare(frame, *compare)
+        if comparison.attrs.get("note"):
+            click.echo(f"note: {comparison.attrs['note']}", err=True)
+        click.echo(report.render_comparison(comparison, fmt), nl=False)
+        return
+    click.echo(report.render(frame, fmt), nl=False)

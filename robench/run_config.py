@@ -1,0 +1,105 @@
+"""A run's configuration: ``robench eval --config run.toml`` (or .yaml), flags on top, stored in records.
+
+A config file names what a command line would: models, suites (or collections), where the data is
+(``data_dir`` and per-suite ``roots``), the output folder and the evaluation options, with the flags'
+names (dashes or underscores). Flags given on the command line override the file; the resolved
+configuration (without the output folder, which does not change the numbers) goes into every record
+so a run can be reviewed and repeated, and ``--print-config`` shows it before anything runs::
+
+    models = ["robench.models.oracle:colour_oracle", "resnet18@random"]
+    suites = ["paper"]
+    data_dir = "/data"
+    roots = {imagenet-c = "/fast/imagenet-c"}
+    batch_size = 128
+"""
+import json
+import os
+
+from robench.errors import RobenchError
+from robench.registry import close_names
+
+LISTS = ("models", "suites")
+MAPS = ("roots",)
+NOT_STORED = ("out", "config", "print_config", "no_progress")  # they do not change the numbers
+
+
+def read_config(path):
+    """The settings in a TOML or YAML file, keys with underscores; a clear error for anything else."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise RobenchError(f"config file {path} does not exist")
+    try:
+        if path.endswith(".toml"):
+            import tomllib
+
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        elif path.endswith((".yaml", ".yml")):
+            import yaml
+
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        else:
+            raise RobenchError(f"config file {path}: use a .toml, .yaml or .yml file")
+    except (ValueError, OSError) as e:  # tomllib.TOMLDecodeError and yaml.YAMLError are ValueErrors or carry one
+        raise RobenchError(f"config file {path} cannot be read: {e}") from None
+    except Exception as e:  # yaml.YAMLError is not a ValueError
+        raise RobenchError(f"config file {path} cannot be read: {type(e).__name__}: {e}") from None
+    if not isinstance(data, dict):
+        raise RobenchError(f"config file {path} must hold a table of settings, not {type(data).__name__}")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def resolve(file_settings, flags, given, known, where="the config file"):
+    """Defaults (``flags`` as click parsed them), then the file, then the flags given on the command line.
+
+    ``given``: names of the flags the user typed; ``known``: every setting name the command accepts.
+    """
+    unknown = [k for k in file_settings if k not in known]
+    if unknown:
+        raise RobenchError(f"{where}: unknown setting(s) {', '.join(unknown)}.{close_names(unknown[0], known)} "
+                           f"Known: {', '.join(sorted(known))}")
+    out = dict(flags)
+    for key, value in file_settings.items():
+        if key not in given:
+            out[key] = _normalised(key, value, where)
+    return out
+
+
+def _normalised(key, value, where):
+    if key in LISTS:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise RobenchError(f"{where}: '{key}' must be a string or a list of strings")
+        return tuple(value)
+    if key in MAPS:
+        if not isinstance(value, dict):
+            raise RobenchError(f"{where}: '{key}' must be a table of SUITE = PATH")
+        return tuple(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def stored(config):
+    """The part of a resolved configuration that goes into records (JSON-ready, stable order)."""
+    out = {}
+    for key in sorted(config):
+        if key in NOT_STORED or config[key] in (None, (), []):
+            continue
+        value = config[key]
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return json.loads(json.dumps(out))
+
+
+def as_text(config):
+    """A resolved configuration as a TOML file that ``--config`` reads back."""
+    lines = []
+    for key, value in stored(config).items():
+        if key == "roots":
+            pairs = [v.split("=", 1) for v in value]
+            lines.append(f"{key} = {{{', '.join(f'{k} = {json.dumps(p)}' for k, p in pairs)}}}")
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
