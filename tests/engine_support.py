@@ -88,7 +88,7 @@ def comparable(record, folder=None):
     """A record without what legitimately differs between equivalent runs: time, world size, data
     root and (given ``folder``, the --out folder) the folder named in aggregate notes."""
     out = {k: v for k, v in record.items() if k != "created"}
-    out["run"] = {k: v for k, v in record["run"].items() if k != "world_size"}
+    out["run"] = {k: v for k, v in record["run"].items() if k not in ("world_size", "config")}
     out["suite"] = {k: v for k, v in record["suite"].items() if k != "root"}
     if folder is not None:
         out = json.loads(json.dumps(out).replace(os.fspath(folder).rstrip("/"), "<OUT>"))

@@ -50,7 +50,7 @@ def test_bad_layout(tmp_path):
 
 def test_unknown_suite(clean_root, tmp_path):
     result = run("eval", "-m", ORACLE, "--suite", "imagenet-z", "--root", str(clean_root), "--out", str(tmp_path))
-    _assert_user_error(result, "unknown suite 'imagenet-z'")
+    _assert_user_error(result, "unknown suite or collection 'imagenet-z'")
 
 
 def test_bad_shard_syntax(clean_root, tmp_path):

@@ -8,21 +8,22 @@ from robench.engine.loop import EvalOptions, run_cells
 
 
 def _loaded(models):
-    from robench.models import load_model
+    from robench.models.wrap import as_loaded_model
 
-    loaded = [load_model(m) if isinstance(m, str) else m for m in models]
+    loaded = [as_loaded_model(m) for m in models]
     names = [m.name for m in loaded]
     if len(set(names)) != len(names):
         from robench.errors import ModelSpecError
 
-        raise ModelSpecError(f"two models share an output name ({names}); name them: --model NAME=SPEC")
+        raise ModelSpecError(f"two models share an output name ({names}); name them: --model NAME=SPEC "
+                             "or as_loaded_model(module, name=...)")
     return loaded
 
 
 def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime=None, variants=None):
     """Evaluates every model on every selected variant of ``suite`` under ``root``.
 
-    ``models``: spec strings or ``LoadedModel``s; ``suite``: a name or a Suite; ``variants``: the
+    ``models``: spec strings, ``LoadedModel``s or ``torch.nn.Module``s; ``suite``: a name or a Suite; ``variants``: the
     suite's variants when already scanned. Writes one record per model to ``out_dir/<model>/<suite>.json``
     (rank 0 only) and returns their paths.
     """

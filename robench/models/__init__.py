@@ -2,3 +2,4 @@
 from robench.models.loading import LoadedModel, load_model  # noqa: F401
 from robench.models.sources import MODEL_SOURCES  # noqa: F401
 from robench.models.spec import ModelSpec, parse_spec  # noqa: F401
+from robench.models.wrap import as_loaded_model  # noqa: F401
