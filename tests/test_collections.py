@@ -157,3 +157,22 @@ def test_the_python_api_takes_a_plain_module_and_returns_the_table(data, tmp_pat
     assert oracle["imagenet_top1"] == 100.0 and oracle["sketch_top1"] == 100.0
     record = next(r for r in results.records if r["model"]["name"] == "resnet18")
     assert record["model"]["weights"] == "in-memory" and len(record["model"]["checkpoint_sha256"]) == 64
+
+
+@pytest.mark.multiprocess
+def test_torchrun_and_job_array_tasks_over_a_collection_equal_one_process(data, tmp_path):
+    from engine_support import run
+
+    suites = "imagenet,imagenet-r,imagenet-val-r200"
+    base = ["eval", "-m", ORACLE, "--suite", suites, "--data-dir", str(data), "-b", "2", "-j", "0", "--no-progress"]
+    single, world, tasks = tmp_path / "single", tmp_path / "world2", tmp_path / "tasks"
+    in_process(base + ["-o", str(single)])
+    run(base + ["-o", str(world)], nproc=2, timeout=180)
+    for i in range(2):
+        in_process(base + ["-o", str(tasks), "--task", f"{i}/2"])
+    merged = in_process(["merge", str(tasks)])
+    assert merged.output.count("merged -> ") == 3
+    for suite in suites.split(","):
+        want = comparable(load(single / "colour_oracle" / f"{suite}.json"))
+        assert comparable(load(world / "colour_oracle" / f"{suite}.json")) == want
+        assert comparable(load(tasks / "colour_oracle" / f"{suite}.json")) == want
