@@ -84,6 +84,22 @@ def load(path):
         return json.load(f)
 
 
+def markdown_rows(markdown, footnotes=True):
+    """Every row of every markdown pipe table as {header: cell}; ``footnotes=False`` drops the
+    ``[^id]`` footnote marks from the headers."""
+    rows, headers = [], None
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            headers = None
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if headers is None:
+            headers = cells if footnotes else [c.split(" [^")[0] for c in cells]
+        elif not set(line) <= set("|:- "):
+            rows.append(dict(zip(headers, cells)))
+    return rows
+
+
 def comparable(record, folder=None):
     """A record without what legitimately differs between equivalent runs: time, world size, data
     root and (given ``folder``, the --out folder) the folder named in aggregate notes."""

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from engine_support import markdown_rows
 from robench.cli import cli
 from robench.errors import RecordError
 from robench.leaderboard import build, generate, protocol_key, stale
@@ -47,19 +48,8 @@ def leaderboard(*args):
     return CliRunner().invoke(cli, ["leaderboard", *args])
 
 
-def table_rows(markdown, first_header_cell="Model"):
-    """Every markdown table row as {header without footnote: cell}, for tables starting with Model."""
-    rows, headers = [], None
-    for line in markdown.splitlines():
-        if not line.startswith("|"):
-            headers = None
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if headers is None:
-            headers = [c.split(" [^")[0] for c in cells]
-        elif not set(line) <= set("|:- "):
-            rows.append(dict(zip(headers, cells)))
-    return rows
+def table_rows(markdown):
+    return markdown_rows(markdown, footnotes=False)
 
 
 @pytest.fixture(scope="module")

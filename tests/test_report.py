@@ -23,7 +23,7 @@ from robench.leaderboard.protocol import describe, protocol_key
 from robench.report import compare, render, render_comparison, report_columns, report_frame
 from robench.results import read_record
 
-from engine_support import ORACLE
+from engine_support import ORACLE, markdown_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "leaderboard", "entries")
 DEIT, ROBUST = "deit_small_patch16_224", "robust_resnet_up_inverted_dw_small"
@@ -125,20 +125,6 @@ def test_table_format(results, frame):
     assert cells["colour_oracle"] == ["100.0"] + ["–"] * 12
     assert cells["resnet18"][0] == f"{frame.set_index('model').loc['resnet18', 'imagenet_top1']:.1f}"
     assert lines[-1] == "Values are percent; ↑ higher is better, ↓ lower is better; – means not measured."
-
-
-def markdown_rows(markdown):
-    rows, headers = [], None
-    for line in markdown.splitlines():
-        if not line.startswith("|"):
-            headers = None
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if headers is None:
-            headers = cells
-        elif not set(line) <= set("|:- "):
-            rows.append(dict(zip(headers, cells)))
-    return rows
 
 
 def test_markdown_format_is_the_leaderboards_table_with_definitions(results, frame):
