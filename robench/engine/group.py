@@ -86,7 +86,8 @@ class GroupRun:
         if job is not None:
             with torch.inference_mode():
                 for logits, metrics, rows in zip(job.result(), self.metrics, self.rows):
-                    scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None)
+                    scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None,
+                                           keys=batch.keys)
                     if rows is not None:
                         rows.add(batch.indices, batch.keys, batch.labels.numpy(), scored)
         self.new_indices.extend(batch.all_indices())

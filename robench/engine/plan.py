@@ -16,7 +16,7 @@ class ModelPlan:
         from robench.metrics.base import MetricSet
 
         self.model, self.suite, self.out_dir = model, suite, out_dir
-        self.metric_set = metric_set or MetricSet(suite.metrics)
+        self.metric_set = metric_set or MetricSet(suite.metrics, suite)
         self.module = model.module
         self.forward = self.module
         describe = model.describe()

@@ -22,20 +22,22 @@ class Scorer:
             self.position = torch.full((1000,), -1, dtype=torch.long)
             self.position[self.columns] = torch.arange(len(cols))
 
-    def update(self, metrics, logits, labels, predictions=False):
-        """Adds a batch to ``metrics`` (a MetricState); with ``predictions``, returns the batch's top-k rows."""
+    def update(self, metrics, logits, labels, predictions=False, keys=None):
+        """Adds a batch to ``metrics`` (a MetricState); with ``predictions``, returns the batch's top-k rows.
+        The metrics also see the 1000-way logits, the 1k labels and the samples' ``keys``."""
         logits = logits.detach().float().cpu()
         if logits.shape[1] != 1000:
             raise RobenchError(
                 f"the model outputs {logits.shape[1]} classes; robench suites score the 1000 "
                 "ImageNet-1k classes (labels are 1k indices in sorted-wnid order)")
-        labels = labels.cpu()
+        labels = full_labels = labels.cpu()
+        full_logits = logits
         if self.columns is not None:
             logits = logits[:, self.columns]
             labels = self.position[labels]
             if (labels < 0).any():
                 raise RobenchError("an image's class is outside this suite's 200-class subset")
-        metrics.update(logits, labels)
+        metrics.update(logits, labels, full_logits=full_logits, full_target=full_labels, keys=keys)
         return self._top_k(logits, labels) if predictions else None
 
     def _top_k(self, logits, positions):

@@ -49,12 +49,18 @@ class Value:
 
 class Metric:
     """Subclasses set ``name``, ``fields`` (state field -> shape) and ``values``, and implement
-    ``update`` (add one batch into ``state``) and ``compute`` (state -> {value name: number or None})."""
+    ``update`` (add one batch into ``state``) and ``compute`` (state -> {value name: number or None}).
+    ``applies_to(suite)`` says which suites evaluate it (default: every suite); a suite that names its
+    own ``metrics`` gets exactly those."""
 
     name = ""
     version = "1"  # bump when the meaning of the state changes: saved state is then recomputed
     fields = {}
     values = ()
+
+    @classmethod
+    def applies_to(cls, suite):
+        return True
 
     def update(self, state, scores):
         raise NotImplementedError
@@ -65,10 +71,16 @@ class Metric:
 
 class Scores:
     """One batch as the metrics see it: logits over the scored classes and target positions among
-    them, with the softmax and top-k computed once for all metrics."""
+    them, with the softmax and top-k computed once for all metrics. ``full_logits``/``full_target`` are
+    the model's 1000-way logits and the 1k labels (the same tensors unless the suite scores a class
+    subset), and ``keys`` the samples' names in their data set (e.g. 'airplane/airplane1-bicycle2.png'),
+    for metrics that read something from them."""
 
-    def __init__(self, logits, target):
+    def __init__(self, logits, target, full_logits=None, full_target=None, keys=None):
         self.logits, self.target = logits.detach().float().cpu(), target.detach().long().cpu()
+        self.full_logits = self.logits if full_logits is None else full_logits.detach().float().cpu()
+        self.full_target = self.target if full_target is None else full_target.detach().long().cpu()
+        self.keys = list(keys) if keys is not None else None
 
     @cached_property
     def log_probs(self):
@@ -90,8 +102,10 @@ class Scores:
 class MetricSet:
     """The metrics of one run, in registry order; ``names=None`` means every registered metric."""
 
-    def __init__(self, names=None):
-        self.names = list(names) if names is not None else METRICS.names()
+    def __init__(self, names=None, suite=None):
+        if names is None:
+            names = [n for n in METRICS.names() if suite is None or METRICS.get(n).applies_to(suite)]
+        self.names = list(names)
         self.metrics = [METRICS.get(name)() for name in self.names]
         self.fields = {"n": ()}
         for metric in self.metrics:
@@ -137,9 +151,10 @@ class MetricState:
         self.state = {k: torch.zeros(shape, dtype=torch.float64) for k, shape in metric_set.fields.items()}
 
     @torch.no_grad()
-    def update(self, logits, target):
-        """Adds one batch; ``target`` holds class positions in ``logits``' columns."""
-        scores = Scores(logits, target)
+    def update(self, logits, target, **context):
+        """Adds one batch; ``target`` holds class positions in ``logits``' columns; ``context``: the
+        other fields of ``Scores`` (full_logits, full_target, keys)."""
+        scores = Scores(logits, target, **context)
         self.state["n"] += scores.target.numel()
         for metric in self.set.metrics:
             metric.update(self.state, scores)
