@@ -81,6 +81,11 @@ def command(ctx, **flags):
         print_summary(read_record(path), path)
     if len(located) > 1 and paths and not options.task:
         print_report(paths)
+    failed = [m for m in loaded if m.failure is not None]
+    for model in failed:
+        click.echo(f"error: model {model.name} failed on {model.failure}; its records were not written", err=True)
+    if failed:
+        raise SystemExit(1)
 
 
 def _resolved(ctx, flags, read_config, resolve):

@@ -23,9 +23,11 @@ def _loaded(models):
 def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime=None, variants=None):
     """Evaluates every model on every selected variant of ``suite`` under ``root``.
 
-    ``models``: spec strings, ``LoadedModel``s or ``torch.nn.Module``s; ``suite``: a name or a Suite; ``variants``: the
-    suite's variants when already scanned. Writes one record per model to ``out_dir/<model>/<suite>.json``
-    (rank 0 only) and returns their paths.
+    ``models``: spec strings, ``LoadedModel``s or ``torch.nn.Module``s; ``suite``: a name or a Suite;
+    ``variants``: the suite's variants when already scanned. Writes one record per model to
+    ``out_dir/<model>/<suite>.json`` (rank 0 only) and returns their paths. A model whose forward pass
+    fails (raises, or returns anything but finite (N, 1000) logits) gets ``model.failure`` set, no cells
+    and no record; the others finish.
     """
     from robench.datasets import get_suite
     from robench.engine.plan import ModelPlan
@@ -34,11 +36,14 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     options = options or EvalOptions()
     suite = get_suite(suite) if isinstance(suite, str) else suite
     variants = variants if variants is not None else suite.variants(root, select)
-    plans = [ModelPlan(m, suite, out_dir, options.precision) for m in _loaded(models)]
+    plans = [ModelPlan(m, suite, out_dir, options.precision) for m in _loaded(models) if m.failure is None]
+    if not plans:
+        return []
     runtime = run_cells(plans, suite, variants, options, runtime)
     if not runtime.is_main:
         return []
-    return [write_plan_record(p, variants, root, options, runtime) for p in plans]
+    # a model that failed (model.failure says where and why) gets no record; the others do
+    return [write_plan_record(p, variants, root, options, runtime) for p in plans if p.model.failure is None]
 
 
 def evaluate_suites(models, located, out_dir, *, options=None, runtime=None):
@@ -51,6 +56,6 @@ def evaluate_suites(models, located, out_dir, *, options=None, runtime=None):
     runtime = runtime or init_runtime(options.device)
     paths = []
     for item in located:
-        paths += evaluate(loaded, item.suite, item.root, out_dir, options=options, runtime=runtime,
-                          variants=item.variants)
+        paths += evaluate([m for m in loaded if m.failure is None], item.suite, item.root, out_dir,
+                          options=options, runtime=runtime, variants=item.variants)
     return paths

@@ -13,6 +13,7 @@ import torch
 
 from robench.engine import progress, ranges as R
 from robench.engine.data import make_loader, normalise
+from robench.engine.model_output import ModelFailure, checked_logits, failed_call
 from robench.engine.predictions import PredictionRows
 from robench.errors import BadImageError, RobenchError
 from robench.models.preprocess import build_transform, normaliser
@@ -69,6 +70,8 @@ class GroupRun:
         self.new_indices, self.batches = [], 0
         in_flight = deque()
         for batch in loader:  # batches are made outside inference mode: their version counters work
+            if not any(self.active):  # every model of the group failed: nothing left to compute
+                break
             first = self.writers is None and bool(batch.indices)
             job = runners.submit(self._logits, batch, norms, autocast) if batch.indices else None
             in_flight.append((batch, job))
@@ -85,7 +88,11 @@ class GroupRun:
         self._take_bad(batch)
         if job is not None:
             with torch.inference_mode():
-                for logits, metrics, rows in zip(job.result(), self.metrics, self.rows):
+                for plan, logits, metrics, rows in zip(self.members, job.result(), self.metrics, self.rows):
+                    if isinstance(logits, ModelFailure):
+                        self._fail(plan, logits.reason)
+                    if plan.model.failure is not None:
+                        continue
                     scored = scorer.update(metrics, logits, batch.labels, predictions=rows is not None,
                                            keys=batch.keys)
                     if rows is not None:
@@ -96,6 +103,15 @@ class GroupRun:
         every = self.options.progress_every
         if every and self.batches % every == 0:
             self._save_progress()
+
+    def _fail(self, plan, reason):
+        """Leaves a model out of the rest of the run: the first failure is the one reported."""
+        if plan.model.failure is None:
+            plan.model.failure = f"{self.variant.name}, batch {self.batches + 1}: {reason}"
+
+    @property
+    def active(self):
+        return [p.model.failure is None for p in self.members]
 
     def _take_bad(self, batch):
         if not batch.bad:
@@ -121,15 +137,21 @@ class GroupRun:
             self.writers = set()
         out = []
         for k, (plan, (mean, std)) in enumerate(zip(self.members, norms)):
+            if plan.model.failure is not None:  # failed earlier in the run: not run again
+                out.append(None)
+                continue
             shared = shared_ok and not first and k not in self.writers
             x = normalise(images, mean, std) if not shared_ok else (images if shared else images.clone())
             version = x._version
-            with torch.inference_mode(), autocast:
-                out.append(plan.forward(x.contiguous(memory_format=layout)))
+            try:
+                with torch.inference_mode(), autocast:
+                    out.append(checked_logits(plan.forward(x.contiguous(memory_format=layout)), len(batch.indices)))
+            except Exception as e:  # any error of the model's own code: that model fails, the others go on
+                out.append(failed_call(e))
             if x._version != version:
                 if shared:
-                    raise RobenchError(f"model {plan.model.name} wrote into its input only after the first "
-                                       "batch; evaluate it in a run of its own")
+                    out[-1] = ModelFailure("wrote into its input only after the first batch; evaluate it in a "
+                                           "run of its own")
                 self.writers.add(k)
         return out
 
@@ -140,7 +162,9 @@ class GroupRun:
 
     def _save_progress(self):
         self._fold_scored()
-        for path, ident, metrics, rows in zip(self.paths, self.identities, self.metrics, self.rows):
+        for plan, path, ident, metrics, rows in zip(self.members, self.paths, self.identities, self.metrics, self.rows):
+            if plan.model.failure is not None:
+                continue
             done = progress.Progress(self.done, metrics.state_dict(), self.skipped, rows)
             progress.save(path, ident, done)
 

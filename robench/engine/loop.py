@@ -96,10 +96,18 @@ def run_cells(plans, suite, variants, options, runtime=None):
 
 
 def _finish(work, run, options, runtime):
-    """Sums the group's states over ranks; rank 0 saves its cells; progress files are then dropped."""
+    """Sums the group's states over ranks; rank 0 saves the cells of the models that did not fail on
+    any rank; progress files are then dropped."""
     skipped = sorted(s for part in runtime.all_gather_objects(run.skipped) for s in part)
     skipped = [[key, reason] for _, key, reason in skipped]
+    failures = runtime.all_gather_objects([p.model.failure for p in run.members])
+    for k, plan in enumerate(run.members):
+        reasons = [f[k] for f in failures if f[k] is not None]
+        if reasons and plan.model.failure is None:
+            plan.model.failure = reasons[0]  # another rank's failure: every rank leaves the model out
     for plan, metrics, rows in zip(run.members, run.metrics, run.rows):
+        if plan.model.failure is not None:
+            continue
         metrics.load_flat(runtime.all_reduce_sum(metrics.flat()))
         path = plan.cell_path(run.variant.name, options.task)
         if rows is not None:

@@ -25,6 +25,7 @@ class LoadedModel:
     weights: str = "pretrained"  # pretrained | random | file | as-built | in-memory (robench.models.wrap)
     training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
     preprocessing_overrides: dict = None  # --input-size/--crop-pct/--interpolation given by the user
+    failure: str = None  # set by the engine when the model failed (it is then left out of the rest of the run)
 
     @property
     def params(self):
