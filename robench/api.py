@@ -50,6 +50,9 @@ def evaluate(models, suites="imagenet", *, data_dir=None, roots=None, root=None,
     names, optional = expand_suites([suites] if isinstance(suites, str) else list(suites))
     given = [f"{k}={v}" for k, v in (roots or {}).items()] + ([str(root)] if root is not None else [])
     located = locate(names, optional, data_dir=data_dir, roots=given, select=select, skip_missing=skip_missing)
+    from robench.fileio import check_out_dir
+
+    check_out_dir(out)
     options.setdefault("progress", False)
     paths = evaluate_suites(loaded, located, out, options=EvalOptions(**options))
     return Results(paths, [read_record(p) for p in paths])

@@ -5,10 +5,35 @@ predictions, training checkpoints) goes through ``atomic_write``: a temp file be
 flushed and fsynced, then renamed over it, so the path holds either the old file or the whole new
 one. Files are made readable by others (mkstemp makes them private), like any other output.
 """
+import errno
 import hashlib
 import json
 import os
 import tempfile
+
+from robench.errors import RobenchError
+
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS)
+
+
+class OutputError(RobenchError):
+    """An output folder that cannot be written (read-only, a file, full)."""
+
+
+def check_out_dir(path):
+    """Makes ``path`` if needed and proves it writable, before any work: an output folder that is a
+    file, read-only or on a full disk is one line now, not a traceback after an hour of evaluation."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"--out {path} is a file, not a folder; give a folder for the records")
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".robench-write-test-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"--out {path} cannot be written ({e.strerror}); choose a writable folder") from None
+    return path
 
 
 def atomic_write(path, write, binary=False, suffix=".tmp"):
@@ -19,6 +44,12 @@ def atomic_write(path, write, binary=False, suffix=".tmp"):
             write(f)
 
     atomic_write_with(path, save, suffix)
+
+
+def _output_error(path, error):
+    """A full or read-only disk mid-run: one line saying what is kept and how to go on."""
+    return OutputError(f"cannot write {path} ({error.strerror}); everything written before it is kept (finished "
+                       "cells resume): free space or fix the folder, then rerun the same command")
 
 
 def atomic_write_json(path, obj):
@@ -40,7 +71,10 @@ def atomic_write_with(path, save, suffix=".tmp"):
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    except OSError as e:
+        raise _output_error(path, e) from None
     os.close(fd)
     try:
         save(tmp)
@@ -48,9 +82,11 @@ def atomic_write_with(path, save, suffix=".tmp"):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno in _NO_SPACE:
+            raise _output_error(path, e) from None
         raise
 
 

@@ -13,6 +13,7 @@ are no longer stored: they are joined at report time (``robench.report.joins``).
 """
 import hashlib
 import json
+import math
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from robench.fileio import atomic_write, atomic_write_json  # noqa: F401  (re-ex
 
 SCHEMA_VERSION = 2
 _VARIANT_FIELDS = ("name", "n_images", "n_official", "n_seen", "metrics", "state", "skipped", "note")
+_PERCENT = ("top1", "top5", "error")
 
 
 @dataclass
@@ -61,6 +63,11 @@ class VariantResult:
         metrics = data.get("metrics")
         if not isinstance(metrics, dict) or not all(v is None or _is_number(v) for v in metrics.values()):
             raise RecordError(f"{where}: variant {name!r}: metrics must be numbers (records store numbers as numbers)")
+        bad = [k for k, v in metrics.items() if v is not None and (not math.isfinite(v) or v < 0
+                                                                  or (k in _PERCENT and v > 100))]
+        if bad:
+            raise RecordError(f"{where}: variant {name!r}: {bad[0]} = {metrics[bad[0]]} is not a valid value "
+                              "(NaN, infinite, negative, or a percentage above 100)")
         skipped = data.get("skipped") or []
         if data["n_seen"] + len(skipped) != data["n_images"]:
             raise RecordError(f"{where}: variant {name!r}: n_seen {data['n_seen']} != n_images {data['n_images']} "
@@ -114,6 +121,9 @@ class Record:
             raise RecordError(f"{where}: record has no variants")
         if not isinstance(data.get("aggregates") or {}, dict):
             raise RecordError(f"{where}: 'aggregates' is not an object")
+        odd = _non_finite(data.get("aggregates") or {})
+        if odd:
+            raise RecordError(f"{where}: aggregates.{odd} is NaN or infinite (records store finite numbers)")
         return cls(model, suite, data.get("run") or {}, data.get("protocol_hash") or "",
                    data.get("metric_set") or {}, [VariantResult.from_json(v, where) for v in data["variants"]],
                    data.get("aggregates") or {}, SCHEMA_VERSION, data.get("robench_version", ""),
@@ -150,6 +160,18 @@ def model_key(record):
     return stable_hash({"spec": model.get("spec"), "weights": model.get("weights"),
                         "checkpoint_sha256": model.get("checkpoint_sha256"), "data_config": model.get("data_config"),
                         "precision": run.get("precision", "fp32")})
+
+
+def _non_finite(obj, path=""):
+    """The path of the first NaN or infinite number inside ``obj`` ('' when there is none)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return path or "value"
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        found = _non_finite(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return ""
 
 
 def _is_int(value):

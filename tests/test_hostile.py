@@ -135,3 +135,99 @@ def test_a_failure_on_one_rank_leaves_the_model_out_on_every_rank(val, tmp_path)
     assert "error: model bad failed on imagenet/val" in done.stderr and "non-finite logits" in done.stderr
     assert load(tmp_path / "colour_oracle" / "imagenet.json")["variants"][0]["n_seen"] == 16
     assert not (tmp_path / "bad" / "imagenet.json").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_is_found_before_any_work(val, tmp_path):
+    a_file = tmp_path / "results"
+    a_file.write_text("not a folder")
+    result = run("-m", ORACLE, "-r", val, "-o", a_file)
+    assert result.exit_code == 2 and result.output.strip() == f"Error: --out {a_file} is a file, not a folder; " \
+                                                            "give a folder for the records"
+    proc = run("-m", ORACLE, "-r", val, "-o", "/proc/robench-results")  # not writable even for root
+    assert proc.exit_code == 2 and "cannot be written" in proc.output and "Traceback" not in proc.output
+
+
+def test_a_full_disk_mid_run_is_one_line_and_finished_cells_are_kept(val, tmp_path, monkeypatch):
+    """ENOSPC is raised by a patched os.replace for the record (a real full disk cannot be made here)."""
+    import errno
+
+    real = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("imagenet.json") and ".cells" not in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result = run("-m", ORACLE, "-r", val, "-o", tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "No space left on device" in result.output and "rerun the same command" in result.output
+    assert (tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json").exists()
+    monkeypatch.setattr(os, "replace", real)
+    assert run("-m", ORACLE, "-r", val, "-o", tmp_path).exit_code == 0
+
+
+def test_an_unreadable_file_is_named_and_counted_with_skip_bad_images(val, tmp_path, monkeypatch):
+    """Root reads any file whatever its mode, so a patched open stands in for EACCES on one image."""
+    import builtins
+
+    from robench.datasets import get_suite
+
+    (variant,) = get_suite("imagenet").variants(val)
+    victim = os.path.join(str(val / "val"), variant.source.entries[5][0])
+    real = builtins.open
+
+    def guarded(path, *args, **kwargs):
+        if str(path) == victim:
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    stopped = run("-m", ORACLE, "-r", val, "-o", tmp_path / "a")
+    assert stopped.exit_code == 2 and "Traceback" not in stopped.output
+    assert stopped.output.startswith(f"Error: cannot read {victim}") and "Permission denied" in stopped.output
+    counted = run("-m", ORACLE, "-r", val, "-o", tmp_path / "b", "--skip-bad-images")
+    assert counted.exit_code == 0, counted.output
+    (v,) = load(tmp_path / "b" / "colour_oracle" / "imagenet.json")["variants"]
+    assert v["n_seen"] == 15 and len(v["skipped"]) == 1 and "Permission denied" in v["skipped"][0][1]
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("../x:f", "is not MODULE:FACTORY"), (".foo:bar", "is not MODULE:FACTORY"), (":x", "is not MODULE:FACTORY"),
+    ("os:system", "'os:system()' for model spec 'os:system' raised TypeError"),
+    ("os:sep", "is a str, not a function that builds a model"),
+    ("..=robench.models.oracle:colour_oracle", "model name '..'"),
+])
+def test_odd_model_specs_are_one_line(val, tmp_path, spec, words):
+    result = run("-m", spec, "-r", val, "-o", tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert words in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_absurd_input_sizes_are_refused(val, tmp_path):
+    result = run("-m", ORACLE, "-r", val, "-o", tmp_path, "--input-size", "100000")
+    assert result.exit_code == 2 and "16<=x<=1024" in result.output
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -4000.0, 140.0])
+def test_the_leaderboard_refuses_impossible_numbers(tmp_path, value):
+    import json
+
+    from robench.leaderboard import generate
+
+    src = os.path.join(os.path.dirname(__file__), "data", "leaderboard", "entries", "resnet50.imagenet.json")
+    record = load(src)
+    record["variants"][0]["metrics"]["top1"] = value
+    os.makedirs(tmp_path / "entries")
+    (tmp_path / "entries" / "r.json").write_text(json.dumps(record))
+    reported = os.path.join(os.path.dirname(__file__), "data", "leaderboard", "reported.csv")
+    board = generate(str(tmp_path / "entries"), reported, str(tmp_path / "README.md"))
+    assert len(board.problems) == 1 and "top1" in str(board.problems[0]) and "not a valid value" in str(board.problems[0])
+
+
+def test_a_binary_reported_file_is_one_line(tmp_path):
+    os.makedirs(tmp_path / "entries")
+    (tmp_path / "reported.csv").write_bytes(bytes(range(256)) * 4)
+    result = CliRunner().invoke(cli, ["leaderboard", "--entries", str(tmp_path / "entries"), "--reported",
+                                      str(tmp_path / "reported.csv"), "--out", str(tmp_path / "README.md")])
+    assert result.exit_code == 2 and "is not a text CSV file" in result.output and "Traceback" not in result.output

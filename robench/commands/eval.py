@@ -33,7 +33,7 @@ from robench.commands.common import echo_table, parse_list, parse_task
               help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
                    "(merge them with robench merge). --shard is the old name.")
 @click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
-@click.option("--input-size", type=click.IntRange(1), help="Override the model's input size.")
+@click.option("--input-size", type=click.IntRange(16, 1024), help="Override the model's input size (16-1024 px).")
 @click.option("--crop-pct", type=click.FloatRange(0.05, 1.0), help="Override the model's crop fraction.")
 @click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "nearest"]), help="Override resize interpolation.")
 @click.option("--save-predictions", is_flag=True,
@@ -68,6 +68,9 @@ def command(ctx, **flags):
     located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
                      select=parse_list(config["select"]), skip_missing=config["skip_missing"],
                      echo=lambda line: click.echo(line, err=True))
+    from robench.fileio import check_out_dir
+
+    check_out_dir(config["out"])
     overrides = {k: config[k] for k in ("input_size", "crop_pct", "interpolation")}
     loaded = [load_model(spec, **overrides) for spec in config["models"]]
     options = EvalOptions(batch_size=config["batch_size"], workers=config["workers"], device=config["device"],

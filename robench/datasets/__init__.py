@@ -20,7 +20,9 @@ for _name, _target in (  # the paper's table order first: leaderboard columns fo
         ("imagenet-val-r200", "robench.datasets.imagenet_r:ImageNetValR200Suite"),
         ("imagenet-a", "robench.datasets.imagenet_a:ImageNetASuite"),
         ("imagenet-val-a200", "robench.datasets.imagenet_a:ImageNetValA200Suite"),
-        ("imagenet-v2", "robench.datasets.imagenet_v2:ImageNetV2Suite")):
+        ("imagenet-v2", "robench.datasets.imagenet_v2:ImageNetV2Suite"),
+        ("imagenet-c-gen", "robench.datasets.imagenet_c_gen:ImageNetCGenSuite"),
+        ("cue-conflict", "robench.datasets.cue_conflict:CueConflictSuite")):
     SUITES.register(_name, _target)
 
 

@@ -26,6 +26,14 @@ GENERATED_MARKER = "robench-generated.json"  # at the root of data made by roben
 Sample = Tuple[str, bytes, int]  # (key, encoded image bytes, 1k class index)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """Stands for the bytes of a file that could not be read (permissions, I/O error): the engine
+    reports it like an undecodable image, by name, and --skip-bad-images counts it."""
+
+    reason: str
+
+
 def is_image_name(name):
     """Files that can be images by their extension; others (.txt, Thumbs.db, .DS_Store) are not data."""
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
@@ -75,7 +83,11 @@ class FolderSource(Source):
 
     def iter_range(self, start, stop):
         for i in range(start, min(stop, len(self.entries))):
-            yield self.read(i)
+            try:
+                yield self.read(i)
+            except OSError as e:
+                rel, label = self.entries[i]
+                yield rel, Unreadable(f"cannot read the file: {type(e).__name__}: {e.strerror}"), label
 
     def fingerprint(self):
         h = hashlib.sha256()
@@ -116,8 +128,12 @@ def scan_wnid_folders(directory, *, label_for=None, what="a class folder per wni
     entries = []
     for name in classes:
         label = label_for(name, os.path.join(directory, name))
-        files = sorted(e.name for e in os.scandir(os.path.join(directory, name))
-                       if e.is_file() and is_image_name(e.name))
+        try:
+            files = sorted(e.name for e in os.scandir(os.path.join(directory, name))
+                           if e.is_file() and is_image_name(e.name))
+        except OSError as e:
+            raise DatasetLayoutError(f"class folder {os.path.join(directory, name)} cannot be read "
+                                     f"({e.strerror}); fix its permissions or remove it") from None
         entries.extend((f"{name}/{f}", label) for f in files)
     if not entries:
         raise DatasetLayoutError(f"{directory} has class folders but no image files (expected {what})")

@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from robench.datasets.base import Unreadable
 from robench.engine import ranges as R
 from robench.errors import RobenchError
 
@@ -105,6 +106,8 @@ class SliceDataset(IterableDataset):
             yield collate(items, self.norm)
 
     def _item(self, index, key, data, label):
+        if isinstance(data, Unreadable):
+            return index, key, label, None, data.reason
         try:
             image = decode_image(data)
         except Exception as e:  # any decoder failure: reported by name in the main process

@@ -118,8 +118,9 @@ class GroupRun:
             return
         if not self.options.skip_bad_images:
             index, key, reason = batch.bad[0]
+            verb = "cannot read" if reason.startswith("cannot read") else "cannot decode"
             raise BadImageError(
-                f"cannot decode {self.variant.source.locate(key)} in {self.variant.name} ({reason}); "
+                f"{verb} {self.variant.source.locate(key)} in {self.variant.name} ({reason}); "
                 "fix or remove the file, or pass --skip-bad-images to skip and count such files")
         self.skipped.extend([i, k, r] for i, k, r in batch.bad)
 

@@ -110,8 +110,11 @@ def load_reported(path):
     """reported.csv as a DataFrame (text columns as str, metric columns as float, NaN = not reported)."""
     if not os.path.isfile(path):
         raise RecordError(f"reported numbers file {path} does not exist (pass --reported CSV)")
-    with open(path, encoding="utf-8") as f:
-        lines = [line for line in f if not line.lstrip().startswith("#")]
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line for line in f if not line.lstrip().startswith("#")]
+    except UnicodeDecodeError:
+        raise RecordError(f"{path} is not a text CSV file (it is not UTF-8 text); pass the reported-numbers CSV") from None
     try:
         table = pd.read_csv(io.StringIO("".join(lines)), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as e:

@@ -9,6 +9,7 @@ The ImageNet-C aggregates are pure functions of per-cell errors and need no torc
 benchmark corruptions are required (extra corruptions are ignored). ``mean_error`` is percent too:
 the plain mean over the 15 x 5 cells.
 """
+from robench.metrics.cue_conflict import shape_bias
 from robench.metrics.imagenet_c import ce, mce, mean_error, relative_ce, relative_mce
 
-__all__ = ["ce", "mce", "mean_error", "relative_ce", "relative_mce"]
+__all__ = ["ce", "mce", "mean_error", "relative_ce", "relative_mce", "shape_bias"]

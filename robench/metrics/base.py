@@ -23,6 +23,7 @@ METRICS = Registry("metric", group="robench.metrics")
 METRICS.register("accuracy", "robench.metrics.accuracy:Accuracy")
 METRICS.register("nll", "robench.metrics.nll:NegativeLogLikelihood")
 METRICS.register("calibration", "robench.metrics.calibration:ExpectedCalibrationError")
+METRICS.register("cue_conflict", "robench.metrics.cue_conflict:CueConflict")
 
 GRID = 2.0 ** 24  # sums of multiples of 2**-24 are exact in float64 below 2**29 (e.g. 50k images x NLL 10^4)
 

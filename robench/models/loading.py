@@ -160,9 +160,17 @@ def build_factory(parsed):
     module_name, _, attr = parsed.target.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
+    except (ImportError, AttributeError, ValueError, TypeError) as e:
         raise ModelSpecError(f"cannot import '{parsed.target}' for model spec '{parsed.text}': {e}") from None
-    model = factory()
+    if not callable(factory):
+        raise ModelSpecError(f"'{parsed.target}' in model spec '{parsed.text}' is a {type(factory).__name__}, "
+                             "not a function that builds a model")
+    try:
+        model = factory()
+    except Exception as e:  # the user's code: one line naming it, not a traceback
+        message = " ".join(str(e).split())[:300]
+        raise ModelSpecError(f"'{parsed.target}()' for model spec '{parsed.text}' raised {type(e).__name__}: "
+                             f"{message}") from None
     import torch
 
     if not isinstance(model, torch.nn.Module):

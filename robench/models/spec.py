@@ -37,6 +37,9 @@ def parse_spec(text: str) -> ModelSpec:
     head, sep, tail = original.partition("=")
     if sep and _NAME.match(head) and tail:
         name, rest = head, tail
+        if set(name) <= {"."}:
+            raise ModelSpecError(f"model name '{name}' in spec '{original}' is not a folder name: records go to "
+                                 "OUT/<name>/; use letters, digits, '_', '-', '.' or '+'")
     looks_like_file = rest.lower().endswith(_CHECKPOINT_SUFFIXES) and os.sep in rest
     if "@" not in rest and (looks_like_file or os.path.isfile(rest)):
         return ModelSpec(original, CHECKPOINT, rest, rest, name or _stem(rest))
@@ -46,6 +49,8 @@ def parse_spec(text: str) -> ModelSpec:
     source, target = _source_and_target(target)
     if not target or (source == FACTORY and not target.partition(":")[2]):
         raise ModelSpecError(f"model spec '{original}' names no model")
+    if source == FACTORY:
+        _check_factory(original, target)
     default_name = target.split(":")[-1] if source == FACTORY else target
     if weights not in (None, "random"):
         default_name = f"{default_name}-{_stem(weights)}"
@@ -63,6 +68,18 @@ def _source_and_target(target):
     return (source, remainder) if source else (FACTORY, target)
 
 
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _check_factory(original, target):
+    """``module.path:attr`` with importable names only: a relative, empty or path-like module is not code."""
+    module, _, attr = target.partition(":")
+    if not _DOTTED.match(module) or not _DOTTED.match(attr):
+        raise ModelSpecError(f"model spec '{original}': '{target}' is not MODULE:FACTORY (a dotted module name "
+                             "importable from the current folder or PYTHONPATH, and a function in it), nor a "
+                             "timm name, tv:NAME or a checkpoint file")
+
+
 def _stem(path):
     base = os.path.basename(path)
     for suffix in _CHECKPOINT_SUFFIXES:
@@ -72,4 +89,5 @@ def _stem(path):
 
 
 def _safe(name):
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+    safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
+    return "_" + safe if set(safe) <= {"."} else safe
