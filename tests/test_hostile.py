@@ -231,3 +231,91 @@ def test_a_binary_reported_file_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["leaderboard", "--entries", str(tmp_path / "entries"), "--reported",
                                       str(tmp_path / "reported.csv"), "--out", str(tmp_path / "README.md")])
     assert result.exit_code == 2 and "is not a text CSV file" in result.output and "Traceback" not in result.output
+
+
+def _eval_to(val, out, *extra):
+    result = run("-m", ORACLE, "-r", val, "-o", out, *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda c: c["state"].update(correct1=40.0), "correct1 40 <= correct5 16 <= n 16 does not hold"),
+    (lambda c: c["state"].update(n=-4.0), "negative, NaN or infinite"),
+    (lambda c: c.update(n_seen=1384), "do not match its slice"),
+    (lambda c: c["state"].pop("nll_sum"), "holds metric fields"),
+])
+def test_resume_state_that_does_not_add_up_is_discarded_with_a_line(val, tmp_path, edit, words):
+    import json
+
+    _eval_to(val, tmp_path)
+    cell = tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    saved = load(cell)
+    edit(saved)
+    cell.write_text(json.dumps(saved))
+    again = _eval_to(val, tmp_path)
+    assert f"robench: discarded {cell}" in again.output and words in again.output
+    (variant,) = load(tmp_path / "colour_oracle" / "imagenet.json")["variants"]
+    assert variant["n_seen"] == 16 and variant["metrics"]["top1"] == 100.0  # recomputed, not trusted
+
+
+def test_a_progress_file_outside_its_slice_is_discarded(val, tmp_path):
+    import json
+
+    from robench.engine import progress
+
+    cell = tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    os.makedirs(cell.parent)
+    fake = progress.identity("h", "m", "f", (0, 16), 0, 1)
+    path = str(cell)[: -len(".json")] + ".partial-0-of-1.json"
+    with open(path, "w") as f:
+        json.dump({**fake, "done": [[0, 40]], "state": {}, "skipped": [], "predictions": False}, f)
+    assert progress.load(path, fake, False, "imagenet/val") is None
+
+
+def test_an_image_replaced_in_place_is_new_data(val, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(val, root)
+    _eval_to(root, tmp_path / "out")
+    first = sorted((root / "val").rglob("*.JPEG"))[0]
+    other = sorted((root / "val").rglob("*.JPEG"))[-1]
+    shutil.copy(other, first)  # same name, another class's colour: the oracle is now wrong on it
+    os.utime(first, ns=(os.stat(first).st_atime_ns, os.stat(first).st_mtime_ns + 10**9))
+    _eval_to(root, tmp_path / "out")
+    (variant,) = load(tmp_path / "out" / "colour_oracle" / "imagenet.json")["variants"]
+    assert variant["metrics"]["top1"] == 100.0 * 15 / 16
+
+
+def _packed(val, tmp_path):
+    from robench.datasets import get_suite
+    from robench.datasets.shard_writer import write_shard_set
+
+    out = tmp_path / "shards"
+    write_shard_set(get_suite("imagenet"), val, out, shard_size=4)
+    return out
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("duplicate", "a shard is listed twice"),
+    ("drop", "its shards hold 12 samples but it says 16"),
+    ("swap", "do not match the sha256 in the manifest"),
+])
+def test_shard_sets_that_are_not_what_their_manifest_says_are_named(val, tmp_path, damage, words):
+    import json
+    import shutil
+
+    out = _packed(val, tmp_path)
+    manifest = load(out / "manifest.json")
+    shards = manifest["variants"][0]["shards"]
+    if damage == "duplicate":
+        shards.append(dict(shards[0]))
+        manifest["variants"][0]["count"] += shards[0]["count"]
+    elif damage == "drop":
+        shards.pop()
+    else:  # another shard of the same size in its place: the counts and sizes agree, the bytes do not
+        shutil.copy(out / shards[1]["url"], out / shards[0]["url"])
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run("-m", ORACLE, "-r", out, "-o", tmp_path / "o")
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output

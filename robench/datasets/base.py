@@ -65,9 +65,10 @@ class Source:
 class FolderSource(Source):
     """Samples in ``<dir>/<class folder>/<file>``, sorted by (folder, file name)."""
 
-    def __init__(self, directory, entries):
+    def __init__(self, directory, entries, stats=None):
         self.directory = str(directory)
         self.entries = entries  # list of (relative path, label)
+        self.stats = stats  # (size, mtime_ns) per entry, when scanned: part of the fingerprint
 
     def __len__(self):
         return len(self.entries)
@@ -90,9 +91,12 @@ class FolderSource(Source):
                 yield rel, Unreadable(f"cannot read the file: {type(e).__name__}: {e.strerror}"), label
 
     def fingerprint(self):
+        """Names, labels, and each file's size and modification time: an image replaced in place under
+        the same name changes the fingerprint, so results cached for the old one are not reused."""
         h = hashlib.sha256()
-        for rel, label in self.entries:
-            h.update(f"{rel}\t{label}\n".encode())
+        stats = self.stats or [()] * len(self.entries)
+        for (rel, label), stat in zip(self.entries, stats):
+            h.update(f"{rel}\t{label}\t{' '.join(map(str, stat))}\n".encode())
         return h.hexdigest()[:16]
 
 
@@ -125,19 +129,27 @@ def scan_wnid_folders(directory, *, label_for=None, what="a class folder per wni
         classes = [c for c in classes if keep(c)]
     if not classes:
         raise DatasetLayoutError(f"{directory} has no class folders (expected {what})")
-    entries = []
+    entries, stats = [], []
     for name in classes:
         label = label_for(name, os.path.join(directory, name))
         try:
-            files = sorted(e.name for e in os.scandir(os.path.join(directory, name))
+            files = sorted((e.name, _stat(e)) for e in os.scandir(os.path.join(directory, name))
                            if e.is_file() and is_image_name(e.name))
         except OSError as e:
             raise DatasetLayoutError(f"class folder {os.path.join(directory, name)} cannot be read "
                                      f"({e.strerror}); fix its permissions or remove it") from None
-        entries.extend((f"{name}/{f}", label) for f in files)
+        entries.extend((f"{name}/{f}", label) for f, _ in files)
+        stats.extend(stat for _, stat in files)
     if not entries:
         raise DatasetLayoutError(f"{directory} has class folders but no image files (expected {what})")
-    return FolderSource(directory, entries)
+    return FolderSource(directory, entries, stats)
+
+
+def _stat(entry):
+    """(size, mtime in ns) of a directory entry: cheap enough for millions of files, and what changes
+    when an image is replaced."""
+    st = entry.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def find_data_dir(root, names):

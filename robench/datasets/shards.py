@@ -24,6 +24,7 @@ edit the manifest to serve the same shards from elsewhere. Shard sample counts m
 a slice opens only the shards it overlaps and skips to its start. A shard that is damaged or
 holds fewer samples than the manifest says is a DatasetLayoutError naming it.
 """
+import hashlib
 import json
 import os
 import tarfile
@@ -67,8 +68,15 @@ def _manifest_problem(manifest):
         if missing:
             return f"variant {v.get('name', '?')} lacks {', '.join(missing)}"
         for shard in v["shards"]:
-            if "url" not in shard or not isinstance(shard.get("count"), int):
+            if "url" not in shard or not isinstance(shard.get("count"), int) or shard["count"] < 0:
                 return f"variant {v['name']}: a shard lacks its url or integer count"
+        for key in ("url", "sha256"):
+            seen = [s[key] for s in v["shards"] if key in s]
+            if len(seen) != len(set(seen)):
+                return f"variant {v['name']}: a shard is listed twice (same {key})"
+        if "count" in v and sum(s["count"] for s in v["shards"]) != v["count"]:
+            return (f"variant {v['name']}: its shards hold {sum(s['count'] for s in v['shards'])} samples but it "
+                    f"says {v['count']} (a shard entry dropped or added?)")
     return None
 
 
@@ -102,19 +110,22 @@ class ShardSource(Source):
             lo, hi = self.offsets[i], self.offsets[i + 1]
             if hi <= start or lo >= stop:
                 continue
-            for j, sample in enumerate(self._read_shard(shard)):
+            whole = start <= lo and stop >= hi  # read from its first byte to its last: its sha256 is checked
+            for j, sample in enumerate(self._read_shard(shard, verify=whole)):
                 index = lo + j
                 if index >= stop:
                     break
                 if index >= start:
                     yield sample
 
-    def _read_shard(self, shard):
-        """Samples of one shard in order; a short or damaged shard is a DatasetLayoutError."""
+    def _read_shard(self, shard, verify=False):
+        """Samples of one shard in order; a short or damaged shard is a DatasetLayoutError, and so is a
+        shard read whole whose bytes are not the ones its manifest's sha256 names."""
         url = self.url(shard)
         seen = 0
+        digest = hashlib.sha256() if verify and shard.get("sha256") else None
         try:
-            for key, data, label in _tar_samples(url):
+            for key, data, label in _tar_samples(url, digest):
                 seen += 1
                 yield key, data, label
         except FileNotFoundError as e:
@@ -124,6 +135,9 @@ class ShardSource(Source):
         if seen != int(shard["count"]):
             raise DatasetLayoutError(
                 f"shard {url} holds {seen} samples but the manifest says {shard['count']} (truncated?)")
+        if digest is not None and digest.hexdigest() != shard["sha256"]:
+            raise DatasetLayoutError(f"shard {url}: its bytes do not match the sha256 in the manifest (replaced, "
+                                     "damaged, or from another shard set); rewrite it with robench data shard")
 
 
 def group_members(tar, read_image):
@@ -146,15 +160,35 @@ def group_members(tar, read_image):
         yield key, sample
 
 
-def _tar_samples(url):
-    """(key, image bytes, label) from a tar stream."""
+class _Hashing:
+    """A read-only stream that feeds every byte read through a hash (the tar reader reads in order)."""
+
+    def __init__(self, stream, digest):
+        self.stream, self.digest = stream, digest
+
+    def read(self, size=-1):
+        data = self.stream.read(size)
+        self.digest.update(data)
+        return data
+
+    def close(self):
+        self.stream.close()
+
+
+def _tar_samples(url, digest=None):
+    """(key, image bytes, label) from a tar stream; ``digest`` (a hashlib object) sees all its bytes."""
     from webdataset import gopen
 
     stream = gopen(url, "rb")
+    if digest is not None:
+        stream = _Hashing(stream, digest)
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
             for key, sample in group_members(tar, lambda t, m: t.extractfile(m).read()):
                 yield _complete(key, sample, url)
+        if digest is not None:  # the tar's end-of-archive padding is part of the bytes the manifest hashed
+            while stream.read(1 << 20):
+                pass
     finally:
         stream.close()
 

@@ -7,6 +7,11 @@ which a 1000-way ImageNet record cannot give; hence each subset has a clean twin
 (``imagenet-val-r200``, ``imagenet-val-a200``: ImageNet val restricted to the 200 classes, scored
 200-way). The twin is the subset suite's companion: ``clean_subset_top1`` is joined at report time
 from the two records of the same model, whichever was evaluated first.
+
+Papers report these suites both ways, masked to the 200 classes and 1000-way (argmax over every
+class, a prediction outside the 200 being wrong), and the two are often confused. Records of these
+suites carry both (``top1`` and ``top1_1000way``, robench.metrics.top1_all_classes), and each suite's
+leaderboard section shows them side by side in a detail table; the main table keeps the masked one.
 """
 from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
 from robench.datasets.imagenet import find_val_dir
@@ -36,6 +41,46 @@ def top1_fraction(entry):
     return state["correct1"] / n if n else None
 
 
+def pooled_percent(record, field, metric):
+    """100 x the state ``field`` summed over the record's variants / their images (exact: counts), or,
+    for a record without states, the ``metric`` of its only variant; None when it holds neither."""
+    variants = record.get("variants") or []
+    states = [v.get("state") or {} for v in variants]
+    if states and all(field in s and "n" in s for s in states):
+        n = sum(s["n"] for s in states)
+        return 100.0 * sum(s[field] for s in states) / n if n else None
+    if len(variants) == 1:
+        return (variants[0].get("metrics") or {}).get(metric)
+    return None
+
+
+def both_ways_table(suite, rows):
+    """The DetailTable "<title>: 200-class vs 1000-way top-1" for (label, record, joined) rows; none
+    when no record holds the 1000-way number (records made before it existed)."""
+    import pandas as pd
+
+    from robench.datasets.declare import DetailTable
+
+    table = []
+    for label, record, _ in sorted(rows, key=lambda r: r[0]):
+        masked = pooled_percent(record, "correct1", "top1")
+        full = pooled_percent(record, "correct1_1000way", "top1_1000way")
+        gap = None if masked is None or full is None else masked - full
+        table.append({"Model": label, "top-1, 200 classes (masked) ↑": masked, "top-1, 1000-way ↑": full,
+                      "difference (points)": gap})
+    if not any(row["top-1, 1000-way ↑"] is not None for row in table):
+        return []
+    intro = (f"Top-1 (%) on {suite.display_name} scored both ways. *200 classes (masked)*: the logits are "
+             f"restricted to the suite's 200 classes before the argmax (Hendrycks et al.'s protocol; the "
+             f"main table's number, `top1` in records). *1000-way*: the argmax over all 1000 ImageNet "
+             f"classes, so a prediction outside the 200 is wrong (`top1_1000way` in records). Published "
+             f"numbers use either and are often confused (pytorch-image-models issue 2456, "
+             f"hendrycks/natural-adv-examples PR 15): compare like with like. – means the record predates "
+             f"the 1000-way metric.")
+    return [DetailTable(f"{suite.display_name}: 200-class vs 1000-way top-1", intro, pd.DataFrame(table),
+                        text_columns=1, lower_is_better=None)]
+
+
 class Subset200Suite(Suite):
     """ImageNet-R or -A: ``<root>/<folder>/<wnid>/*`` with only the subset's wnids."""
 
@@ -47,6 +92,9 @@ class Subset200Suite(Suite):
                                    what=self.layout)
         variants = [Variant(f"{self.name}/all", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
+
+    def detail_tables(self, rows):
+        return both_ways_table(self, rows)
 
     def joined(self, record, companion):
         accuracy = None if companion is None else top1_fraction(companion["variants"][0])
@@ -79,6 +127,9 @@ class CleanSubsetSuite(Suite):
                                      f"subset (expected {self.layout})") from None
         variants = [Variant(f"{self.name}/val", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
+
+    def detail_tables(self, rows):
+        return both_ways_table(self, rows)
 
     def write_generated(self, out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
         """Clean ImageNet val layout over the classes of the subset."""

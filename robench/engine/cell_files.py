@@ -36,16 +36,32 @@ def load_cell(path, protocol_hash, fingerprint, start, stop, metric_set, need_pr
         cell = read_json(path)
         same = (cell.get("protocol_hash") == protocol_hash and cell.get("fingerprint") == fingerprint
                 and cell.get("slice") == [start, stop] and cell.get("metric_set") == metric_set.id)
-        if not same:
+        if not same:  # made under other settings or data: a normal rerun, recomputed quietly
             return None
         state = metric_set.restore(cell["state"], path)
-        if state.count != cell["n_seen"] or cell["n_seen"] + len(cell["skipped"]) != stop - start:
-            return None
-    except Exception:  # a foreign or damaged file is recomputed, never trusted
+        skipped = cell["skipped"]
+        if not isinstance(skipped, list) or not _is_count(cell["n_seen"]) or state.count != cell["n_seen"] \
+                or cell["n_seen"] + len(skipped) != stop - start:
+            raise ValueError(f"its counts ({cell['n_seen']} seen + {len(skipped)} skipped) do not match its slice "
+                             f"[{start}, {stop})")
+    except Exception as e:  # a foreign or damaged file is recomputed, never trusted
+        discarded(path, e)
         return None
     if need_predictions and not os.path.isfile(predictions_part(path)):
         return None
     return cell
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def discarded(path, reason):
+    """One line on stderr for resume state that was not what robench writes; the work is redone."""
+    import sys
+
+    text = " ".join(str(reason).split())[:300]
+    sys.stderr.write(f"robench: discarded {path} ({type(reason).__name__}: {text}); recomputing it\n")
 
 
 def save_cell(path, *, protocol_hash, metric_set, fingerprint, start, stop, variant, state, n_seen, skipped):

@@ -181,9 +181,12 @@ def _restored(saved, members):
         return None
     try:
         states = [p.metric_set.restore(s.state) for s, p in zip(saved, members)]
-    except RobenchError:
-        return None
-    done = R.total(saved[0].done)
-    if any(m.count + len(saved[0].skipped) != done for m in states):
+        done = R.total(saved[0].done)
+        if any(m.count + len(saved[0].skipped) != done for m in states):
+            raise ValueError(f"its counts do not add up to the {done} images it says it has done")
+    except (RobenchError, ValueError) as e:
+        from robench.engine.cell_files import discarded
+
+        discarded("the progress files of " + ", ".join(p.model.name for p in members), e)
         return None
     return states

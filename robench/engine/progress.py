@@ -49,12 +49,16 @@ def load(path, identity, want_predictions, variant):
         if any(saved.get(k) != v for k, v in identity.items()):
             return None
         progress = Progress(R.normalise(saved["done"]), saved["state"], saved["skipped"])
+        lo, hi = identity["slice"]
+        if progress.done and (progress.done[0][0] < lo or progress.done[-1][1] > hi):
+            raise ValueError(f"its done ranges {progress.done} leave its slice [{lo}, {hi})")
         if want_predictions:
             if not saved.get("predictions"):
                 return None
             progress.rows = _load_rows(_rows_path(path), progress.done, variant)
         return progress
-    except Exception:  # damaged or from another robench: recompute rather than trust
+    except Exception as e:  # damaged or from another robench: recompute rather than trust
+        cell_files.discarded(path, e)
         return None
 
 

@@ -14,6 +14,10 @@ class Accuracy(Metric):
         state["correct1"] += hit[:, 0].sum()
         state["correct5"] += hit.any(dim=1).sum()
 
+    def problem(self, state, n):
+        c1, c5 = state["correct1"].item(), state["correct5"].item()
+        return "" if c1 <= c5 <= n else f"correct1 {c1:g} <= correct5 {c5:g} <= n {n:g} does not hold"
+
     def compute(self, state, n):
         top1 = 100.0 * state["correct1"].item() / n
         return {"top1": top1, "top5": 100.0 * state["correct5"].item() / n, "error": 100.0 - top1}

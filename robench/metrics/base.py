@@ -24,6 +24,7 @@ METRICS.register("accuracy", "robench.metrics.accuracy:Accuracy")
 METRICS.register("nll", "robench.metrics.nll:NegativeLogLikelihood")
 METRICS.register("calibration", "robench.metrics.calibration:ExpectedCalibrationError")
 METRICS.register("cue_conflict", "robench.metrics.cue_conflict:CueConflict")
+METRICS.register("top1_all_classes", "robench.metrics.top1_all_classes:Top1AllClasses")
 
 GRID = 2.0 ** 24  # sums of multiples of 2**-24 are exact in float64 below 2**29 (e.g. 50k images x NLL 10^4)
 
@@ -62,6 +63,11 @@ class Metric:
     @classmethod
     def applies_to(cls, suite):
         return True
+
+    def problem(self, state, n):
+        """Why a saved ``state`` over ``n`` images cannot have been made by this metric ('' if it can):
+        resume state that does not add up is recomputed, never trusted."""
+        return ""
 
     def update(self, state, scores):
         raise NotImplementedError
@@ -138,9 +144,14 @@ class MetricSet:
             if value.numel() != torch.Size(shape).numel():
                 raise StaleMetricState(f"{where}: metric field '{field}' has {value.numel()} numbers, "
                                        f"expected shape {shape}")
-            if not torch.isfinite(value).all() or (value < 0).any() and field == "n":
-                raise StaleMetricState(f"{where}: metric field '{field}' holds invalid numbers")
+            if not torch.isfinite(value).all() or (value < 0).any():
+                raise StaleMetricState(f"{where}: metric field '{field}' holds negative, NaN or infinite numbers")
             state.state[field] = value.reshape(shape).clone()
+        n = state.state["n"].item()
+        for metric in self.metrics:
+            problem = metric.problem(state.state, n)
+            if problem:
+                raise StaleMetricState(f"{where}: {metric.name}: {problem}")
         return state
 
 

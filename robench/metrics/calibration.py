@@ -23,6 +23,12 @@ class ExpectedCalibrationError(Metric):
         state["bin_conf"] += torch.bincount(bins, weights=on_grid(conf), minlength=ECE_BINS)
         state["bin_correct"] += torch.bincount(bins, weights=correct, minlength=ECE_BINS)
 
+    def problem(self, state, n):
+        count, correct = state["bin_count"], state["bin_correct"]
+        if abs(count.sum().item() - n) > 0.5 or (correct > count).any():
+            return "its histogram does not add up to the images counted"
+        return ""
+
     def compute(self, state, n):
         gap = (state["bin_conf"] - state["bin_correct"]).abs().sum().item()
         return {"ece": 100.0 * gap / n}

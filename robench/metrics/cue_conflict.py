@@ -227,6 +227,18 @@ def _metric_class():
                                           decision[conflict] == texture[conflict])):
                 state["cue_conflict"][:, column] += torch.bincount(rows[hit], minlength=k).double()
 
+        def problem(self, state, n):
+            """Saved state that does not add up (counts of n images) is not this metric's."""
+            decisions, conflict = state["cue_decisions"], state["cue_conflict"]
+            if (decisions != decisions.round()).any() or (conflict != conflict.round()).any():
+                return "its counts are not whole numbers"
+            if abs(decisions.sum().item() - n) > 0.5:
+                return f"its decision table counts {decisions.sum().item():g} images, not {n:g}"
+            images, hits = conflict[:, 0], conflict[:, 1] + conflict[:, 2]
+            if (hits > images).any() or (images > decisions.sum(dim=1)).any():
+                return "its conflict counts exceed the images of their category"
+            return ""
+
         def compute(self, state, n):
             decisions, conflict = state["cue_decisions"], state["cue_conflict"]
             n_all = decisions.sum().item()

@@ -1,0 +1,181 @@
+"""Materialising ``imagenet-c-gen``: the same pixels, written in the released ImageNet-C layout.
+
+``robench data corrupt VAL OUT`` writes ``OUT/<corruption>/<severity>/<wnid>/<name>.png``: for each
+val image, the clean 224 px crop is made once and every selected cell is corrupted from it with the
+seed rule of ``robench.datasets.imagenet_c_gen`` (so the PNGs hold exactly the pixels that
+``-s imagenet-c-gen -r VAL`` feeds the model, and ``-s imagenet-c -r OUT`` gives the same metrics).
+PNG is lossless; the marker (``robench-generated.json``, size 224) makes the records say
+``data_origin: generated``.
+
+Resumable: every file is written under a temporary name beside it and renamed when complete
+(``robench.fileio.atomic_write_with``), so a file that exists is whole; a rerun skips those and removes
+the temporaries a killed run left. The marker, written first, records the generator, the recipe and
+the val images' fingerprint: a rerun with another generator version or other val images stops
+instead of mixing two data sets in one folder.
+"""
+import os
+
+from robench.datasets.base import GENERATED_MARKER, generated_info, write_generated_marker
+from robench.errors import DatasetLayoutError, RobenchError
+
+_STATE = {}  # per worker process: the val folder source
+
+
+def output_name(key):
+    """``<wnid>/<name>.JPEG`` -> ``<wnid>/<name>.png`` (the stem of the val file, lossless extension)."""
+    return os.path.splitext(key)[0] + ".png"
+
+
+def _marker_details(val, generator, root):
+    from robench.datasets import imagenet_c_gen as G
+
+    return {"generator": f"robench data corrupt with {generator}", "corruption_generator": generator,
+            "recipe": G.RECIPE, "preprocessing": G.PREPROCESSING, "seed_rule": G.SEED_RULE,
+            "size": G.CROP, "source": os.path.abspath(root), "source_fingerprint": val.fingerprint()}
+
+
+def _check_marker(out, details):
+    """An OUT made by another generator, recipe or from other val images is not resumed: its files differ."""
+    info = generated_info(out) if os.path.isdir(out) else None
+    if info is None:
+        if os.path.isdir(out) and any(not n.startswith(".") for n in os.listdir(out)):
+            raise RobenchError(f"{out} is not empty and was not made by robench data corrupt (no {GENERATED_MARKER}); "
+                               "choose an empty or new folder")
+        return
+    for key in ("corruption_generator", "recipe", "source_fingerprint"):
+        if info.get(key) != details[key]:
+            raise RobenchError(f"{out} was made with {key} {info.get(key)!r}, this run would use {details[key]!r}: "
+                               "its files would mix two data sets; choose another folder (or delete this one)")
+
+
+def _existing(out, cells, wnids):
+    """{(corruption, severity): set of relative paths already written}; stale temporaries are removed."""
+    done = {}
+    for c, s in cells:
+        have = done[(c, s)] = set()
+        for wnid in wnids:
+            folder = os.path.join(out, c, str(s), wnid)
+            if not os.path.isdir(folder):
+                continue
+            for entry in os.scandir(folder):
+                if entry.name.startswith(".tmp-") and entry.name.endswith(".png"):
+                    os.unlink(entry.path)  # left by a killed run: never whole
+                elif entry.name.endswith(".png"):
+                    have.add(f"{wnid}/{entry.name}")
+    return done
+
+
+def _init_worker(folder):
+    _STATE["folder"] = folder
+
+
+def _work(out, todo):
+    """Writes the cells of ``todo`` [(index, [(corruption, severity), ...])]; returns files written."""
+    from robench.datasets.imagenet_c_gen import clean_crop, corrupt_pixels, encode
+    from robench.fileio import atomic_write_with
+
+    folder = _STATE["folder"]
+    written = 0
+    for index, cells in todo:
+        try:
+            key, data, _ = folder.read(index)
+            clean = clean_crop(data)
+        except Exception as e:
+            key = folder.entries[index][0]
+            raise RobenchError(f"cannot read or decode {folder.locate(key)} ({type(e).__name__}: {e}); "
+                               "remove or replace it and rerun (finished files are kept)") from None
+        name = output_name(key)
+        for c, s in cells:
+            data = encode(corrupt_pixels(clean, key, c, s), "PNG")
+
+            def save(tmp, data=data):
+                with open(tmp, "wb") as f:
+                    f.write(data)
+
+            atomic_write_with(os.path.join(out, c, str(s), *name.split("/")), save, suffix=".png")
+            written += 1
+    return written
+
+
+def materialise(root, out, select=None, workers=0, progress=False, block=8):
+    """Writes the ``imagenet-c-gen`` cells of the val images under ``root`` (``--select`` as for eval)
+    to ``out`` in the ImageNet-C layout; returns (files written, files already there)."""
+    from tqdm import tqdm
+
+    from robench.datasets import shards
+    from robench.datasets.imagenet_c_gen import ImageNetCGenSuite
+
+    root, out = os.fspath(root), os.fspath(out)
+    if shards.is_shard_root(root):
+        raise DatasetLayoutError(f"{root} is a shard set; robench data corrupt reads ImageNet val folders "
+                                 "(val/<wnid>/*.JPEG)")
+    suite = ImageNetCGenSuite()
+    variants = suite.variants(root, select)
+    val = variants[0].source.val
+    folder = val.folder
+    cells = [(v.info["corruption"], v.info["severity"]) for v in variants]
+    names = [output_name(key) for key, _ in folder.entries]
+    seen, clashes = {}, []
+    for (key, _), name in zip(folder.entries, names):
+        if name in seen:
+            clashes.append(f"{seen[name]} and {key}")
+        seen.setdefault(name, key)
+    if clashes:
+        raise DatasetLayoutError(f"{root}: val files whose names differ only by their extension would be written "
+                                 f"to one PNG ({'; '.join(clashes[:5])}); rename them")
+    details = _marker_details(val, variants[0].source.generator, root)
+    _check_marker(out, details)
+    os.makedirs(out, exist_ok=True)
+    write_generated_marker(out, **details)
+
+    done = _existing(out, cells, sorted({n.split("/")[0] for n in names}))
+    todo, already = [], 0
+    for index, name in enumerate(names):
+        missing = [cell for cell in cells if name not in done[cell]]
+        already += len(cells) - len(missing)
+        if missing:
+            todo.append((index, missing))
+    blocks = [todo[i:i + block] for i in range(0, len(todo), block)]
+    bar = tqdm(total=len(names) * len(cells), initial=already, unit="img", disable=not progress,
+               dynamic_ncols=True, desc="corrupting")
+    written = 0
+    try:
+        if workers <= 1 or len(blocks) <= 1:
+            _init_worker(folder)
+            for part in blocks:
+                n = _work(out, part)
+                written += n
+                bar.update(n)
+        else:
+            written = _in_processes(out, folder, blocks, workers, bar)
+    finally:
+        bar.close()
+        _STATE.clear()
+    return written, already
+
+
+def _in_processes(out, folder, blocks, workers, bar):
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    written = 0
+    context = multiprocessing.get_context("spawn")  # no forked copies of the caller's threads
+    with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
+                             initializer=_init_worker, initargs=(folder,)) as pool:
+        pending = {pool.submit(_work, out, part) for part in blocks[:4 * workers]}
+        queued = iter(blocks[4 * workers:])
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    n = future.result()
+                    written += n
+                    bar.update(n)
+                    part = next(queued, None)
+                    if part is not None:
+                        pending.add(pool.submit(_work, out, part))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return written
