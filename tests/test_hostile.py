@@ -319,3 +319,82 @@ def test_shard_sets_that_are_not_what_their_manifest_says_are_named(val, tmp_pat
     (out / "manifest.json").write_text(json.dumps(manifest))
     result = run("-m", ORACLE, "-r", out, "-o", tmp_path / "o")
     assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.multiprocess
+def test_a_stopped_rank_fails_the_others_with_one_line_after_the_timeout():
+    """Two real gloo processes; rank 1 stops answering (sleeps past the timeout), rank 0 must not hang."""
+    import socket
+    import subprocess
+    import sys
+
+    from engine_support import env
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import os, sys, time, torch\n"
+            "from robench.engine.runtime import init_runtime\n"
+            "from robench.errors import RobenchError\n"
+            "rt = init_runtime('cpu', timeout=3)\n"
+            "if rt.rank == 1:\n"
+            "    time.sleep(15); sys.exit(0)\n"
+            "try:\n"
+            "    rt.all_reduce_sum(torch.ones(3, dtype=torch.float64))\n"
+            "except RobenchError as e:\n"
+            "    print(e); sys.exit(2)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env(RANK=r, WORLD_SIZE=2, LOCAL_RANK=r,
+                                                                      MASTER_ADDR="127.0.0.1", MASTER_PORT=port),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    out, err = procs[0].communicate(timeout=60)
+    procs[1].kill()
+    procs[1].wait()
+    assert procs[0].returncode == 2, out + err[-2000:]
+    (line,) = out.strip().splitlines()
+    assert line.startswith("rank 0 of 2: summing metric states (all_reduce) failed waiting for the other ranks")
+    assert "Finished cells are kept" in line
+
+
+def test_a_training_checkpoint_is_identified_by_its_weights_not_its_bytes(tmp_path):
+    """A resumed run's checkpoint differs in epoch and optimizer state, not in weights: same model."""
+    import timm
+
+    import robench  # noqa: F401  (registers test_robust_resnet)
+    from robench.models import load_model
+
+    model = timm.create_model("test_robust_resnet")
+    for epoch in (3, 6):
+        torch.save({"arch": "test_robust_resnet", "model": model.state_dict(), "epoch": epoch,
+                    "optimizer": {"step": epoch}}, tmp_path / f"e{epoch}.pth")
+    a, b = (load_model(str(tmp_path / f"e{e}.pth")) for e in (3, 6))
+    assert a.checkpoint_sha256 == b.checkpoint_sha256 and len(a.checkpoint_sha256) == 64
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    torch.save({"arch": "test_robust_resnet", "model": model.state_dict()}, tmp_path / "other.pth")
+    assert load_model(str(tmp_path / "other.pth")).checkpoint_sha256 != a.checkpoint_sha256
+
+
+def test_resuming_from_garbage_or_another_architecture_is_one_line(tmp_path):
+    import timm
+
+    from robench.errors import RobenchError
+    from robench.train import checkpoint as ckpts
+
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"\x80\x04 not a checkpoint" * 50)
+    with pytest.raises(RobenchError) as info:
+        ckpts.read_checkpoint(str(garbage))
+    assert len(str(info.value).splitlines()) == 1 and "garbage.pth" in str(info.value)
+    other = {"arch": "resnet18", "model": timm.create_model("resnet18").state_dict()}
+    with pytest.raises(RobenchError, match="holds a resnet18 model, not test_robust_resnet; resume with --model resnet18"):
+        ckpts.restore(other, model=None, optimizer=None, scheduler=None, scaler=None, ema=None, rank=0, world=1,
+                      arch="test_robust_resnet", path="latest.pth")
+
+
+def test_progress_files_of_another_world_size_are_cleaned(val, tmp_path):
+    cells = tmp_path / "colour_oracle" / ".cells" / "imagenet"
+    os.makedirs(cells)
+    for rank in (0, 1):  # what a world-2 run killed mid-variant leaves behind
+        (cells / f"imagenet__val.partial-{rank}-of-2.json").write_text("{}")
+    _eval_to(val, tmp_path)
+    assert sorted(os.listdir(cells)) == ["imagenet__val.json"]

@@ -19,7 +19,7 @@ from robench.datasets import get_suite, synth
 from robench.datasets.corruptions import corrupt_array, generator
 from robench.errors import DatasetLayoutError, RobenchError
 
-SELECT = "gaussian_noise,brightness,glass_blur/1"  # 11 cells; glass blur (numba) only at severity 1
+SELECT = "gaussian_noise,brightness,impulse_noise/2"  # 11 cells (impulse noise: a corruption that takes a seed)
 N_CELLS = 11
 SUITE = "imagenet-c-gen"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,12 +133,12 @@ def test_eval_records_cells_aggregates_and_generated_origin(single):
 
     variants, agg = single["variants"], single["aggregates"]
     assert [v["name"] for v in variants] == ([f"{SUITE}/gaussian_noise/{s}" for s in range(1, 6)]
-                                             + [f"{SUITE}/glass_blur/1"]  # ImageNet-C's order: blur, then weather
+                                             + [f"{SUITE}/impulse_noise/2"]  # in ImageNet-C's order
                                              + [f"{SUITE}/brightness/{s}" for s in range(1, 6)])
     assert all(v["n_seen"] == 3 and v["generator"] == generator() and v["recipe"] == "imagenet-c-gen/1"
                for v in variants)
     assert single["suite"]["data_origin"] == "generated" and single["suite"]["stored_size"] == 224
-    assert set(agg["corruption_error"]) == {"gaussian_noise", "brightness"}  # glass blur: one severity only
+    assert set(agg["corruption_error"]) == {"gaussian_noise", "brightness"}  # impulse noise: one severity only
     noise = [v["metrics"]["error"] for v in variants[:5]]
     assert agg["corruption_error"]["gaussian_noise"] == pytest.approx(sum(noise) / 5)
     assert agg["mce"] is None and any("need all 15" in n for n in agg["notes"])

@@ -41,6 +41,8 @@ from robench.commands.common import echo_table, parse_list, parse_task
 @click.option("--progress-every", "--checkpoint-every", "progress_every", default=50, show_default=True,
               type=click.IntRange(0), help="Batches between progress files inside a variant (a killed run resumes "
                                            "there); 0: none. --checkpoint-every is the old name.")
+@click.option("--dist-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="torchrun: how long a rank waits for the others before failing with one line (default 1800).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def command(ctx, **flags):
@@ -78,7 +80,8 @@ def command(ctx, **flags):
                           channels_last=config["channels_last"], compile=config["compile"],
                           skip_bad_images=config["skip_bad_images"], task=parse_task(config["task"]),
                           save_predictions=config["save_predictions"], progress_every=config["progress_every"],
-                          progress=not config["no_progress"], config=stored(config))
+                          progress=not config["no_progress"], config=stored(config),
+                          dist_timeout=config["dist_timeout"])
     paths = evaluate_suites(loaded, located, config["out"], options=options)
     for path in paths:
         print_summary(read_record(path), path)

@@ -53,7 +53,7 @@ def evaluate_suites(models, located, out_dir, *, options=None, runtime=None):
 
     options = options or EvalOptions()
     loaded = _loaded(models)
-    runtime = runtime or init_runtime(options.device)
+    runtime = runtime or init_runtime(options.device, options.dist_timeout)
     paths = []
     for item in located:
         paths += evaluate([m for m in loaded if m.failure is None], item.suite, item.root, out_dir,

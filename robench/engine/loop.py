@@ -36,6 +36,7 @@ class EvalOptions:
     progress: bool = True
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
     config: dict = None  # the run's resolved configuration (robench.run_config.stored), kept in records
+    dist_timeout: float = None  # seconds a collective waits for the other ranks (None: ROBENCH_DIST_TIMEOUT or 1800)
 
 
 @dataclass
@@ -70,7 +71,7 @@ def pending_work(plans, variants, options):
 
 def run_cells(plans, suite, variants, options, runtime=None):
     """Evaluates every (plan, variant) cell not already on disk; returns the runtime used."""
-    runtime = runtime or init_runtime(options.device)
+    runtime = runtime or init_runtime(options.device, options.dist_timeout)
     for plan in plans:
         plan.prepare(runtime.device, options.channels_last, options.compile)
     todo = runtime.broadcast_object(pending_work(plans, variants, options) if runtime.is_main else None)
@@ -120,9 +121,9 @@ def _finish(work, run, options, runtime):
                                  variant=run.variant.name, state=metrics.state_dict(), n_seen=metrics.count,
                                  skipped=skipped)
     runtime.barrier()
-    for plan in run.members:
-        path = plan.cell_path(run.variant.name, options.task)
-        cell_files.remove_partials(path, runtime.rank, runtime.world)
+    for plan in run.members:  # every world size's: a world-2 run killed and rerun at world 1 leaves none
+        if runtime.is_main:
+            cell_files.remove_partials(plan.cell_path(run.variant.name, options.task))
 
 
 def _joined(variant, parts):

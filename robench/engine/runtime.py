@@ -7,10 +7,52 @@ processes were started by ``torch_xla``'s own launcher. Collectives on small Pyt
 (which cells are done, skipped files, predictions) go through ``torch.distributed`` on the CPU
 (gloo) or the GPU (nccl); metric states are float64 and are always reduced exactly.
 """
+import functools
 import os
 from dataclasses import dataclass
 
 from robench.errors import RobenchError
+
+DEFAULT_TIMEOUT_S = 1800  # a collective that waits longer than this for another rank fails (one line)
+
+
+class RankTimeout(RobenchError):
+    """A collective waited too long for another rank (stopped, hung file system, dead node)."""
+
+
+def _collective(step):
+    """Turns a failed or timed-out collective into one line naming this rank and the step."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            if self.world == 1:
+                return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except RuntimeError as e:
+                first = (str(e).strip().splitlines() or ["no message"])[0][:200]
+                raise RankTimeout(f"rank {self.rank} of {self.world}: {step} failed waiting for the other ranks "
+                                  f"({first}); a rank stopped or died. Finished cells are kept: rerun the same "
+                                  "command (timeout: --dist-timeout / ROBENCH_DIST_TIMEOUT)") from None
+
+        return run
+
+    return wrap
+
+
+def dist_timeout(seconds=None):
+    """The collectives' timeout: the given seconds, ROBENCH_DIST_TIMEOUT, or 30 minutes."""
+    import datetime
+
+    value = seconds or os.environ.get("ROBENCH_DIST_TIMEOUT") or DEFAULT_TIMEOUT_S
+    try:
+        value = float(value)
+    except ValueError:
+        raise RobenchError(f"ROBENCH_DIST_TIMEOUT={value!r} is not a number of seconds") from None
+    if value <= 0:
+        raise RobenchError("the distributed timeout must be a positive number of seconds")
+    return datetime.timedelta(seconds=value)
 
 
 @dataclass
@@ -27,6 +69,7 @@ class Runtime:
     def _on_wire(self, tensor):
         return tensor.to(self.device) if self.backend == "nccl" else tensor.cpu()
 
+    @_collective("summing metric states (all_reduce)")
     def all_reduce_sum(self, tensor):
         """Sum of ``tensor`` over ranks (float64 on CPU in, float64 on CPU out)."""
         if self.world == 1:
@@ -37,6 +80,7 @@ class Runtime:
         dist.all_reduce(work, op=dist.ReduceOp.SUM)
         return work.cpu()
 
+    @_collective("gathering results (all_gather_object)")
     def all_gather_objects(self, obj):
         """[obj of rank 0, obj of rank 1, ...] on every rank (picklable objects)."""
         if self.world == 1:
@@ -47,6 +91,7 @@ class Runtime:
         dist.all_gather_object(parts, obj)
         return parts
 
+    @_collective("gathering predictions (gather_object)")
     def gather_objects(self, obj):
         """[obj of rank 0, obj of rank 1, ...] on rank 0; None on the other ranks."""
         if self.world == 1:
@@ -57,6 +102,7 @@ class Runtime:
         dist.gather_object(obj, parts, dst=0)
         return parts
 
+    @_collective("agreeing on the work to do (broadcast_object_list)")
     def broadcast_object(self, obj):
         """Rank 0's ``obj`` on every rank: decisions that must agree (e.g. which cells to run)."""
         if self.world == 1:
@@ -67,6 +113,7 @@ class Runtime:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
+    @_collective("waiting at a barrier")
     def barrier(self):
         if self.world > 1:
             import torch.distributed as dist
@@ -98,8 +145,9 @@ def resolve_device(name="auto"):
     return torch.device(name)
 
 
-def init_runtime(device="auto"):
-    """The runtime for this process; joins the process group when the run has several processes."""
+def init_runtime(device="auto", timeout=None):
+    """The runtime for this process; joins the process group when the run has several processes.
+    ``timeout`` (seconds): how long a collective waits for the other ranks before failing."""
     dev = resolve_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1 and dev.type == "xla":
@@ -115,7 +163,7 @@ def init_runtime(device="auto"):
         torch.cuda.set_device(dev)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        dist.init_process_group(backend, timeout=dist_timeout(timeout))
     return Runtime(dev, rank, world, backend)
 
 

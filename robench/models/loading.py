@@ -189,9 +189,13 @@ def build_checkpoint(parsed):
     import timm
 
     model = timm.create_model(arch, pretrained=False, **_checkpoint_model_kwargs(raw))
-    sha = weight_files.load_weights(model, parsed.target)
+    weight_files.load_weights(model, parsed.target)
     training = raw.get("training") if isinstance(raw.get("training"), dict) else None  # robench train's
-    return model, None, sha, training
+    # the hash of the weights, not of the file: a resumed run's checkpoint (other optimizer state,
+    # other log) holding the same weights as an uninterrupted one is the same model
+    from robench.models.wrap import state_dict_sha256
+
+    return model, None, state_dict_sha256(model), training
 
 
 def _checkpoint_model_kwargs(raw):

@@ -31,6 +31,7 @@ MODEL_SOURCES.register(TORCHVISION, "robench.models.loading:build_torchvision")
 MODEL_SOURCES.register("tv", "robench.models.loading:build_torchvision")  # claimed, so no plug-in takes it
 MODEL_SOURCES.register(FACTORY, "robench.models.loading:build_factory")
 MODEL_SOURCES.register(CHECKPOINT, "robench.models.loading:build_checkpoint")
+MODEL_SOURCES.register("openclip", "robench.models.openclip_source:build")  # zero-shot CLIP: robench[openclip]
 
 
 def source_named(prefix):

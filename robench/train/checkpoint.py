@@ -76,16 +76,25 @@ def read_checkpoint(path):
         raise RobenchError(f"--resume {path}: no such file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise RobenchError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
+    except Exception as e:  # torch's message runs over many lines: its first one is enough
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise RobenchError(f"cannot read checkpoint {path} ({type(e).__name__}: {first}); is it a file that "
+                           "robench train wrote?") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise RobenchError(f"{path} is not a robench training checkpoint (written by `robench train`)")
     return ckpt
 
 
-def restore(ckpt, *, model, optimizer, scheduler, scaler, ema, rank, world):
+def restore(ckpt, *, model, optimizer, scheduler, scaler, ema, rank, world, arch=None, path="checkpoint"):
     """Loads every state of ``ckpt`` into the run's objects; returns the epochs already done."""
-    model.load_state_dict(ckpt["model"])
+    if arch is not None and ckpt.get("arch") not in (None, arch):
+        raise RobenchError(f"{path} holds a {ckpt['arch']} model, not {arch}; resume with --model {ckpt['arch']} "
+                           "or start a new --out")
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise RobenchError(f"{path} does not fit the {arch or 'model'} being trained ({first})") from None
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
     if ckpt["scaler"]:

@@ -183,7 +183,8 @@ def _resume(config, run_dir, recipe, parts, scheduler, runtime):
         ckpt = ckpts.read_checkpoint(path)
         check_resume(ckpt, path, recipe)
         start = ckpts.restore(ckpt, model=parts.bare, optimizer=parts.optimizer, scheduler=scheduler,
-                              scaler=parts.scaler, ema=parts.ema, rank=runtime.rank, world=runtime.world)
+                              scaler=parts.scaler, ema=parts.ema, rank=runtime.rank, world=runtime.world,
+                              arch=config.model, path=path)
         best = ckpt.get("best")
         parts.step = int((ckpt.get("training") or {}).get("optimizer_steps", 0))
     if runtime.is_main:
