@@ -14,12 +14,24 @@ weights.
 Prints images/s of each and the ratios, and the CPU time (main process + DataLoader workers) per
 image, which other programs on a shared machine disturb far less than wall time. Timings of the
 two contenders alternate (A B A B ...) and the median of ``--repeats`` counts.
+
+    python benchmarks/eval_throughput.py --corruptions              # imagenet-c-gen: images/s per corruption
+    python benchmarks/eval_throughput.py --corruptions --images 10 --only glass_blur,zoom_blur
+
+``--corruptions`` measures, on one core (pinned, every thread pool at one thread), how fast the
+``imagecorruptions-imaug`` corruptions run on 224 px crops of generated val-sized JPEGs (about
+500x375), per corruption over its 5 severities: the corruption alone, and the whole sample path of
+``imagenet-c-gen`` (decode the val JPEG, resize 256 + crop 224, corrupt, encode BMP, and the engine's
+decode). The first call of each corruption is timed apart (glass blur's numba compilation), and the
+last lines give the cost of one val image in all 95 cells and of the whole 50,000-image val.
 """
 import argparse
+import io
 import os
 import resource
 import statistics
 import shutil
+import sys
 import tempfile
 import time
 
@@ -126,9 +138,93 @@ def report(label, runs, images):
     return best, median, cpu
 
 
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def one_core():
+    """Re-executes this script pinned to one core with every thread pool at one thread (they are sized
+    when numpy, torch and OpenCV load, so the environment must say it before they do)."""
+    if all(os.environ.get(k) == "1" for k in ONE_THREAD):
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        torch.set_num_threads(1)
+        return
+    os.environ.update({k: "1" for k in ONE_THREAD})
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def val_jpegs(n, seed=0):
+    """``n`` generated val-sized JPEGs (about 500x375, like ImageNet val's), as (key, bytes)."""
+    import numpy as np
+
+    from robench.datasets.synth import choose_classes, make_image
+    from robench.labels import imagenet_wnids
+
+    wnids, out = imagenet_wnids(), []
+    for i, label in enumerate(choose_classes(n, seed)):
+        rng = np.random.default_rng([seed, i])
+        w, h = (500, 375) if i % 3 else (375, 500)
+        buffer = io.BytesIO()
+        make_image(label, rng, w, h).save(buffer, "JPEG", quality=90)
+        out.append((f"{wnids[label]}/ILSVRC2012_val_{i:08d}.JPEG", buffer.getvalue()))
+    return out
+
+
+def corruption_throughput(n_images, only=None):
+    """Per corruption: first-call ms, then images/s of the corruption alone and of the whole on-the-fly
+    sample path, over ``n_images`` x 5 severities; printed as a table."""
+    import cv2
+    from tabulate import tabulate
+
+    from robench.datasets import imagenet_c_gen as G
+    from robench.datasets.corruptions import generator
+    from robench.engine.data import decode_image
+    from robench.metrics import imagenet_c as alexnet
+
+    cv2.setNumThreads(1)
+    table = alexnet.table()
+    corruptions = [c for c in table.all if not only or c in only]
+    images = val_jpegs(n_images)
+    cleans = [(key, G.clean_crop(data)) for key, data in images]
+    start = time.perf_counter()
+    for key, data in images:
+        G.clean_crop(data)
+    prepare = (time.perf_counter() - start) / len(images)
+    print(f"{generator()}, {len(images)} generated val JPEGs (~500x375) -> resize 256 + crop 224; one core "
+          f"(pid {os.getpid()} pinned to CPU {sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}"
+          f"), 5 severities each; decode + resize + crop {1000 * prepare:.1f} ms/image")
+    rows, per_image = [], 0.0
+    for c in corruptions:
+        start = time.perf_counter()
+        G.corrupt_pixels(cleans[0][1], cleans[0][0], c, 1)  # glass blur: numba compiles here
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        for key, clean in cleans:
+            for s in table.severities:
+                G.corrupt_pixels(clean, key, c, s)
+        alone = (time.perf_counter() - start) / (len(cleans) * len(table.severities))
+        start = time.perf_counter()
+        for key, data in images:
+            for s in table.severities:
+                decode_image(G.encode(G.corrupt_pixels(G.clean_crop(data), key, c, s)))
+        path = (time.perf_counter() - start) / (len(images) * len(table.severities))
+        per_image += path * len(table.severities)
+        rows.append([c, table.groups[c], 1000 * first, 1000 * alone, 1 / alone, 1 / path])
+    print(tabulate(rows, headers=["corruption", "group", "first call ms", "ms/image", "images/s",
+                                  "images/s, whole sample path"], floatfmt=".1f"))
+    if only is None:
+        benchmark = sum(r[5] ** -1 for r in rows if r[1] != "extra") * len(table.severities)
+        print(f"one val image in all {len(rows) * len(table.severities)} cells: {per_image:.2f} s on one core "
+              f"({benchmark:.2f} s for the 75 benchmark cells); 50,000 val images: "
+              f"{50_000 * per_image / 3600:.0f} core-hours ({50_000 * benchmark / 3600:.0f} for the benchmark cells)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=4000)
+    parser.add_argument("--images", type=int, help="default: 4000 (eval), 20 (--corruptions)")
+    parser.add_argument("--corruptions", action="store_true",
+                        help="time the imagenet-c-gen corruptions per corruption on one core, no model")
+    parser.add_argument("--only", help="with --corruptions: comma-separated corruptions (default: all 19)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--model", default="test_robust_resnet@random", help="default: a small CNN (64 px input)")
     parser.add_argument("--input-size", type=int, help="override the model's input size (both loops)")
@@ -141,6 +237,12 @@ def main():
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "robench-bench-data"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.corruptions:
+        one_core()
+        only = [c.strip() for c in args.only.split(",")] if args.only else None
+        corruption_throughput(args.images or 20, only)
+        return
+    args.images = args.images or 4000
     from robench.models import load_model
 
     make_data(args.data, args.images, args.size)

@@ -65,8 +65,12 @@ def _existing(out, cells, wnids):
     return done
 
 
-def _init_worker(folder):
+def _init_worker(folder, single_threaded=False):
     _STATE["folder"] = folder
+    if single_threaded:  # one process per core already: no OpenCV thread pool on top (same pixels either way)
+        import cv2
+
+        cv2.setNumThreads(1)
 
 
 def _work(out, todo):
@@ -135,6 +139,8 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8):
         already += len(cells) - len(missing)
         if missing:
             todo.append((index, missing))
+    if workers > 1:  # at least a few blocks per process (each block: its images x all their missing cells)
+        block = max(1, min(block, -(-len(todo) // (4 * workers))))
     blocks = [todo[i:i + block] for i in range(0, len(todo), block)]
     bar = tqdm(total=len(names) * len(cells), initial=already, unit="img", disable=not progress,
                dynamic_ncols=True, desc="corrupting")
@@ -159,9 +165,9 @@ def _in_processes(out, folder, blocks, workers, bar):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     written = 0
-    context = multiprocessing.get_context("spawn")  # no forked copies of the caller's threads
+    context = multiprocessing.get_context()  # the platform's default, as torch's DataLoader workers use it
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
-                             initializer=_init_worker, initargs=(folder,)) as pool:
+                             initializer=_init_worker, initargs=(folder, True)) as pool:
         pending = {pool.submit(_work, out, part) for part in blocks[:4 * workers]}
         queued = iter(blocks[4 * workers:])
         try:

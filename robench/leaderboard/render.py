@@ -25,9 +25,15 @@ SOURCE_NOTE = ("measured by robench: computed by robench from the record(s) in t
 PARAMS_NOTE = "parameters in millions, as counted on the evaluated model (reported rows: as given in reported.csv)."
 
 
-def standard_blurb():
-    """What the standard section holds, with the as-released suites named from their declarations."""
-    as_released = [s.display_name for s in installed_suites() if not s.resize and s.columns]
+def standard_blurb(column_ids=()):
+    """What the standard section holds, naming the suites used as released among those whose columns
+    the section shows (from their declarations)."""
+    owners = {}
+    for suite in installed_suites():  # a column belongs to the first suite that declares it
+        for col in suite.columns:
+            owners.setdefault(col.id, suite)
+    shown = [owners[cid] for cid in column_ids if cid in owners]
+    as_released = list(dict.fromkeys(s.display_name for s in shown if not s.resize))
     rule = "resize + center crop" + (f", or none for {' and '.join(as_released)}" if as_released else "")
     return (f"Models at 224 px input with their own preprocessing, fp32, each suite's own rule ({rule}), "
             "the released data sets, full test sets, and released or paper-recipe weights.")
@@ -123,7 +129,7 @@ def _section(key, frame, entries, labels):
     name = slug(key)
     parts = [f"## {describe(key)}\n"]
     if key == STANDARD:
-        parts.append(standard_blurb() + "\n")
+        parts.append(standard_blurb(tables.metric_ids(frame, True)) + "\n")
     parts.append(tables.main_table(frame, key == STANDARD) + "\n")
     figures = []
     for suite, rows in _rows_by_suite(entries, labels):

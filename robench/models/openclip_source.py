@@ -45,7 +45,7 @@ LOGIT_SCALE = 100.0
 TEMPLATE_SET = "open_clip.zero_shot_metadata.OPENAI_IMAGENET_TEMPLATES"
 CLASS_NAME_SET = "open_clip.zero_shot_metadata.IMAGENET_CLASSNAMES"
 CROP_MODES = {"shortest": "center", "squash": "squash", "longest": "border"}
-CLASSES_PER_BATCH = 10  # classes (x 80 prompts) per text-tower forward pass, as open_clip's own eval
+ACTIVATION_BUDGET = 128 * 2 ** 20  # bytes of one text-tower activation: sets the classes per forward pass
 
 
 def _open_clip():
@@ -90,10 +90,22 @@ def zero_shot_classifier(model, tokenizer, classnames=None, templates=None, devi
     try:
         with torch.no_grad():
             weights = open_clip.build_zero_shot_classifier(model, tokenizer, classnames, templates,
-                                                           num_classes_per_batch=CLASSES_PER_BATCH, device=device)
+                                                           num_classes_per_batch=_classes_per_batch(model, templates),
+                                                           device=device)
     finally:
         model.to(home)
     return weights.detach().float().cpu().contiguous()
+
+
+def _classes_per_batch(model, templates):
+    """Classes per text-tower pass: open_clip's 10 (800 prompts) for real towers, up to 100 for tiny ones,
+    whose passes are all overhead; one activation (prompts x context x width floats) stays in budget."""
+    context = getattr(model, "context_length", None)
+    embedding = getattr(model, "token_embedding", None)
+    width = getattr(embedding, "embedding_dim", None)
+    if not isinstance(context, int) or not isinstance(width, int):
+        return 10
+    return max(10, min(100, ACTIVATION_BUDGET // (len(templates) * context * width * 4)))
 
 
 def describe_head(open_clip):
@@ -156,9 +168,7 @@ def build(parsed):
                 raise ModelSpecError(f"weights {weights_file} do not fit open_clip model '{arch}': "
                                      f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}") from None
     model.eval()
-    preprocess = dict(open_clip.get_model_preprocess_cfg(model))
-    preprocess.update({k: v for k, v in tag_cfg.items()
-                       if k in ("mean", "std", "interpolation", "resize_mode", "fill_color")})  # as open_clip merges a tag's
+    preprocess = model_preprocess(open_clip, model, tag_cfg)
     config = data_config(preprocess)
     classifier = zero_shot_classifier(model, tokenizer)
     module = ZeroShotCLIP(model.visual, classifier)
@@ -169,6 +179,15 @@ def build(parsed):
         info["preprocess_note"] = ("open_clip resize_mode 'longest' evaluated as timm crop_mode 'border': the "
                                    "padding is the mean colour, not open_clip's fill_color")
     return module, config, sha, info
+
+
+def model_preprocess(open_clip, model, tag_cfg=None):
+    """open_clip's eval preprocessing of ``model`` with pretrained tag config ``tag_cfg``, merged as
+    open_clip.create_model merges them: defaults, then the tag's, the size always the image tower's."""
+    preprocess = dict(open_clip.get_model_preprocess_cfg(model))
+    preprocess.update({k: v for k, v in (tag_cfg or {}).items()
+                       if k in ("mean", "std", "interpolation", "resize_mode", "fill_color")})
+    return preprocess
 
 
 def _arch_and_tag(open_clip, parsed):
