@@ -31,7 +31,7 @@ def _marker_details(val, generator, root):
 
     return {"generator": f"robench data corrupt with {generator}", "corruption_generator": generator,
             "recipe": G.RECIPE, "preprocessing": G.PREPROCESSING, "seed_rule": G.SEED_RULE,
-            "size": G.CROP, "source": os.path.abspath(root), "source_fingerprint": val.fingerprint()}
+            "size": G.CROP, "source": os.path.abspath(root), "source_fingerprint": val.content_id()}
 
 
 def _check_marker(out, details):

@@ -14,7 +14,10 @@ job-array task, the DataLoader worker that reads it, the slice it is read in, or
 inside the Source's ``iter_range`` (in the DataLoader workers); the corrupted image is handed to the
 engine as lossless BMP bytes (the fastest lossless format to decode: ~0.08 ms per 224 px image, PNG
 ~0.3-0.7 ms), which it decodes as any other file. ``robench data corrupt`` writes the same pixels as
-PNG files in the released ImageNet-C layout (``robench.datasets.corrupt_writer``).
+PNG files in the released ImageNet-C layout (``robench.datasets.corrupt_writer``). A cell's fingerprint
+covers the val listing (names, labels, sizes, modification times), the cell, the generator's package
+and version, and the recipe (``RECIPE``: preprocessing, seed rule, encoding), so cached cells and merged
+job-array tasks never mix other images or another generator's pixels.
 
 Cells, ``--select``, aggregates, columns and the AlexNet table are ImageNet-C's
 (``CorruptionSuite``): 15 corruptions x 5 severities (mCE, mean error) and the 4 extra corruptions,
@@ -84,8 +87,8 @@ def encode(pixels, fmt="BMP"):
 
 
 class CleanVal:
-    """The val images all cells are made from, listed once and shared by the 95 cell sources; its
-    fingerprint (file names, labels and byte sizes) is computed once per process."""
+    """The val images all cells are made from, listed once and shared by the 95 cell sources; their
+    fingerprint (the folder source's: names, labels, sizes and modification times) is computed once."""
 
     def __init__(self, folder):
         self.folder = folder  # a FolderSource of the clean val images
@@ -93,12 +96,18 @@ class CleanVal:
 
     def fingerprint(self):
         if self._fingerprint is None:
-            h = hashlib.sha256()
-            for rel, label in self.folder.entries:
-                size = os.path.getsize(os.path.join(self.folder.directory, rel))
-                h.update(f"{rel}\t{label}\t{size}\n".encode())
-            self._fingerprint = h.hexdigest()[:16]
+            self._fingerprint = self.folder.fingerprint()
         return self._fingerprint
+
+    def content_id(self):
+        """Names, labels and sizes only: what ``robench data corrupt`` checks before resuming a folder, so
+        that a copy of the same val images (new modification times) still resumes it."""
+        h = hashlib.sha256()
+        stats = getattr(self.folder, "stats", None)
+        for i, (rel, label) in enumerate(self.folder.entries):
+            size = stats[i][0] if stats else os.path.getsize(os.path.join(self.folder.directory, rel))
+            h.update(f"{rel}\t{label}\t{size}\n".encode())
+        return h.hexdigest()[:16]
 
 
 class CorruptedSource(Source):

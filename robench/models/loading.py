@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from robench.errors import ModelSpecError
 from robench.models import weights as weight_files
-from robench.models.sources import MODEL_SOURCES
+from robench.models.sources import CHECKPOINT, MODEL_SOURCES
 from robench.models.spec import FACTORY, parse_spec
 from robench.registry import close_names
 
@@ -25,6 +25,7 @@ class LoadedModel:
     weights: str = "pretrained"  # pretrained | random | file | as-built | in-memory (robench.models.wrap)
     training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
     preprocessing_overrides: dict = None  # --input-size/--crop-pct/--interpolation given by the user
+    source_info: dict = None  # what a model source says about how it built the model (e.g. openclip's head)
     failure: str = None  # set by the engine when the model failed (it is then left out of the rest of the run)
 
     @property
@@ -42,6 +43,8 @@ class LoadedModel:
                "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
         if self.training is not None:
             out["training"] = self.training
+        if self.source_info is not None:  # e.g. a zero-shot CLIP head: templates, class names, versions
+            out["source_info"] = self.source_info
         if self.preprocessing_overrides:  # a departure from the model's own protocol: the leaderboard says so
             out["preprocessing_overrides"] = self.preprocessing_overrides
         return out
@@ -50,7 +53,9 @@ class LoadedModel:
 def load_model(spec, **data_overrides):
     """Builds, loads and configures the model ``spec`` names (see ``robench.models.spec``)."""
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
-    module, default_cfg, sha, training = _build(parsed)
+    module, default_cfg, sha, info = _build(parsed)
+    # a checkpoint's 4th value says how robench train made it; any other source's describes the model
+    training, source_info = (info, None) if parsed.source == CHECKPOINT else (None, info)
     module.eval()
     weights = "random" if parsed.weights == "random" else ("file" if sha else _default_weights(parsed))
     from robench.models.preprocess import resolve_config
@@ -58,7 +63,7 @@ def load_model(spec, **data_overrides):
     config = resolve_config(module, default_cfg, data_overrides)
     overrides = {k: (list(v) if isinstance(v, tuple) else v) for k, v in data_overrides.items() if v is not None}
     return LoadedModel(parsed.text, parsed.name, module, config, sha, weights, training=training,
-                       preprocessing_overrides=overrides or None)
+                       preprocessing_overrides=overrides or None, source_info=source_info)
 
 
 def _build(parsed):

@@ -24,7 +24,7 @@ exactly (``shortest``: resize the short side to the size and center-crop, crop_p
 resize both sides; ``longest``: fit the long side and pad, which timm pads with the mean colour where
 open_clip pads with ``fill_color``). CLIP models with the same preprocessing share one decode.
 
-Records say what the head was made of (in ``model.training``, the builder's information slot): the
+Records say what the head was made of (in ``model.source_info``): the
 source, open_clip's version, the architecture and tag, the weights file, the template set and the
 class-name set with sha256 digests of their text, and the logit scale.
 """
@@ -150,10 +150,11 @@ def build(parsed):
         from robench.fileio import sha256_file
 
         sha = sha256_file(weights_file)
-    if tag and bool(tag_cfg.get("quick_gelu", False)) != bool(open_clip.get_model_config(arch).get("quick_gelu", False)):
-        warnings.warn(f"open_clip tag '{tag}' was trained with quick_gelu={tag_cfg.get('quick_gelu', False)}, "
-                      f"architecture '{arch}' uses the other activation (as open_clip itself would build it); "
-                      f"the '-quickgelu' variant of the architecture matches the weights", UserWarning)
+    quick_gelu = bool(tag_cfg.get("quick_gelu", False))
+    if tag and quick_gelu != bool(open_clip.get_model_config(arch).get("quick_gelu", False)):
+        warnings.warn(f"open_clip tag '{tag}' was trained with quick_gelu={quick_gelu} and architecture '{arch}' "
+                      "uses the other activation (open_clip builds it so too); the '-quickgelu' variant of the "
+                      "architecture matches the weights", UserWarning)
     with _offline(), _quiet():
         try:
             model = open_clip.create_model(arch, pretrained=None, pretrained_image=False, pretrained_text=False)
@@ -165,8 +166,9 @@ def build(parsed):
             try:
                 open_clip.load_checkpoint(model, weights_file)
             except Exception as e:  # key or shape mismatches, unreadable files: one clear line
+                why = (str(e).strip().splitlines() or [""])[-1]
                 raise ModelSpecError(f"weights {weights_file} do not fit open_clip model '{arch}': "
-                                     f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}") from None
+                                     f"{type(e).__name__}: {why}") from None
     model.eval()
     preprocess = model_preprocess(open_clip, model, tag_cfg)
     config = data_config(preprocess)
