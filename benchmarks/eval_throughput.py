@@ -172,7 +172,7 @@ def val_jpegs(n, seed=0):
 
 
 def corruption_throughput(n_images, only=None):
-    """Per corruption: first-call ms, then images/s of the corruption alone and of the whole on-the-fly
+    """Per corruption: mean ms of its first calls, then images/s of the corruption alone and of the whole on-the-fly
     sample path, over ``n_images`` x 5 severities; printed as a table."""
     import cv2
     from tabulate import tabulate
@@ -191,9 +191,9 @@ def corruption_throughput(n_images, only=None):
     for key, data in images:
         G.clean_crop(data)
     prepare = (time.perf_counter() - start) / len(images)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(f"{generator()}, {len(images)} generated val JPEGs (~500x375) -> resize 256 + crop 224; one core "
-          f"(pid {os.getpid()} pinned to CPU {sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}"
-          f"), 5 severities each; decode + resize + crop {1000 * prepare:.1f} ms/image")
+          f"(CPUs allowed: {cpus}), 5 severities each; decode + resize + crop {1000 * prepare:.1f} ms/image")
     rows, per_image = [], 0.0
     for c in corruptions:
         start = time.perf_counter()

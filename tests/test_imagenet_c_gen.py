@@ -164,7 +164,8 @@ def test_data_corrupt_writes_the_same_pixels_and_metrics(val, single, materialis
         assert got["name"].split("/", 1)[1] == want["name"].split("/", 1)[1]
         assert (got["n_seen"], got["metrics"], got["state"]) == (want["n_seen"], want["metrics"], want["state"])
     numbers = ("ce", "corruption_error", "group_mean_error", "mean_error", "mce", "extra_corruption_error")
-    assert {k: released_layout["aggregates"].get(k) for k in numbers} == {k: single["aggregates"].get(k) for k in numbers}
+    assert ({k: released_layout["aggregates"].get(k) for k in numbers}
+            == {k: single["aggregates"].get(k) for k in numbers})
 
     # resumable: whole files are kept, a missing one is written, a killed run's temporary is removed
     copy = tmp_path / "resume"

@@ -202,9 +202,9 @@ class ImageNetCGenSuite(CorruptionSuite):
     # --- results --------------------------------------------------------------------------------
     def aggregates(self, entries):
         out = super().aggregates(entries)
-        made = next((e.get("generator") for e in entries if e.get("generator")), None)
+        made = next((e for e in entries if e.get("generator")), None)
         if made is not None:
-            out["generation"] = {"generator": made, "recipe": next(e.get("recipe") for e in entries if e.get("generator")),
+            out["generation"] = {"generator": made["generator"], "recipe": made.get("recipe"),
                                  "preprocessing": PREPROCESSING, "seed_rule": SEED_RULE, "encoding": ENCODING}
             out.setdefault("definitions", {})["generation"] = (
                 "how the corrupted images were made on the fly from the val images (not the released ImageNet-C)")
