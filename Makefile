@@ -45,4 +45,4 @@ $(XLA_VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 test-xla: $(XLA_VENV)/.installed
-	PJRT_DEVICE=CPU ROBENCH_REQUIRE_XLA=1 $(XLA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_xla.py
+	PJRT_DEVICE=CPU ROBENCH_REQUIRE_XLA=1 $(XLA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_xla.py tests/test_xla_train.py

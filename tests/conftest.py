@@ -9,6 +9,21 @@ import pytest  # noqa: E402
 ORACLE = "robench.models.oracle:colour_oracle"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` need a CUDA device: skipped, saying why, where torch sees none."""
+    cuda_tests = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if not cuda_tests:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (torch.cuda.is_available() is False); "
+                                   "benchmarks/device_check.sh runs these on a GPU machine")
+    for item in cuda_tests:
+        item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def clean_root(tmp_path_factory):
     """Generated ImageNet val: 10 classes x 5 JPEGs, ``root/val/<wnid>/*.JPEG``."""

@@ -106,6 +106,7 @@ def expected(suite, old, new):
     want["schema_version"] = 2  # the typed record's version
     want["metric_set"] = new["metric_set"]  # new: the metric set the states were made with (checked below)
     want["run"]["task"] = want["run"].pop("shard")  # the job-array task; "shard" now means a tar shard only
+    want["run"]["decoder"] = "cpu"  # new: where JPEGs were decoded (--decode cpu|gpu), part of the protocol
     for v in want["variants"]:
         # the counts were renamed because they lied: n_expected is the slice's size, n_reference the official one
         v["n_images"], v["n_official"] = v.pop("n_expected"), v.pop("n_reference")

@@ -29,6 +29,9 @@ from robench.commands.common import echo_table, parse_list, parse_task
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
 @click.option("--compile", "compile", is_flag=True, help="torch.compile the models (pays off on long runs).")
+@click.option("--decode", default="cpu", show_default=True, type=click.Choice(["cpu", "gpu"]),
+              help="Where JPEGs are decoded: cpu (PIL in the workers) or gpu (nvjpeg on the CUDA device; the "
+                   "workers only read files). GPU-decoded pixels differ slightly: such records rank apart.")
 @click.option("--task", "--shard", "task", metavar="i/N",
               help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
                    "(merge them with robench merge). --shard is the old name.")
@@ -66,6 +69,9 @@ def command(ctx, **flags):
         return
     if not config["models"]:
         raise click.UsageError("give at least one --model (or models = [...] in --config)")
+    from robench.engine.gpu_decode import check_decode
+
+    check_decode(config["decode"], config["device"])  # --decode gpu without CUDA: one line, before any work
     names, optional = expand_suites(config["suites"] or ("imagenet",))
     located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
                      select=parse_list(config["select"]), skip_missing=config["skip_missing"],
@@ -81,7 +87,7 @@ def command(ctx, **flags):
                           skip_bad_images=config["skip_bad_images"], task=parse_task(config["task"]),
                           save_predictions=config["save_predictions"], progress_every=config["progress_every"],
                           progress=not config["no_progress"], config=stored(config),
-                          dist_timeout=config["dist_timeout"])
+                          dist_timeout=config["dist_timeout"], decode=config["decode"])
     paths = evaluate_suites(loaded, located, config["out"], options=options)
     for path in paths:
         print_summary(read_record(path), path)

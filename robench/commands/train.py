@@ -31,7 +31,8 @@ def parse_assignments(items, what, split=True):
 @click.option("--batch-size", "-b", type=click.IntRange(1), help="Per-device batch; global = this x processes.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Base lr per 512 images (peak = lr x global batch / 512).")
 @click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]),
+              help="xla: torch_xla's device (PJRT_DEVICE=TPU|CUDA|CPU), one process or under torchrun.")
 @click.option("--precision", type=click.Choice(PRECISIONS), help="Override the recipe's precision.")
 @click.option("--channels-last", is_flag=True, help="Train in channels_last memory format.")
 @click.option("--ema", is_flag=True, default=None, help="Keep an EMA of the weights (timm ModelEmaV3).")

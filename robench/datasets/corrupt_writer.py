@@ -165,6 +165,13 @@ def _in_processes(out, folder, blocks, workers, bar):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     written = 0
+    # Every module the workers import is imported here first: a forked child that imports while another
+    # thread of the parent held the import lock at fork time waits for it forever.
+    import cv2  # noqa: F401
+
+    from robench.datasets import imagenet_c_gen  # noqa: F401
+    from robench.fileio import atomic_write_with  # noqa: F401
+
     context = multiprocessing.get_context()  # the platform's default, as torch's DataLoader workers use it
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
                              initializer=_init_worker, initargs=(folder, True)) as pool:

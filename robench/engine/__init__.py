@@ -36,7 +36,8 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     options = options or EvalOptions()
     suite = get_suite(suite) if isinstance(suite, str) else suite
     variants = variants if variants is not None else suite.variants(root, select)
-    plans = [ModelPlan(m, suite, out_dir, options.precision) for m in _loaded(models) if m.failure is None]
+    plans = [ModelPlan(m, suite, out_dir, options.precision, decoder=options.decode)
+             for m in _loaded(models) if m.failure is None]
     if not plans:
         return []
     runtime = run_cells(plans, suite, variants, options, runtime)

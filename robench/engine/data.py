@@ -9,6 +9,10 @@ the main process then only runs models. Every batch carries the variant-level in
 which is what progress files record and predictions are sorted by. A file that fails to decode
 travels to the main process as a "bad" item: the engine then stops with the file's name, or
 counts it with --skip-bad-images.
+
+With ``encoded=True`` (``--decode gpu``) the workers only read each file and check its JPEG header;
+batches travel as the files' bytes (``gpu_decode.EncodedBatch``) and the main process decodes them
+on the GPU (``gpu_decode.decode_batch``). Files that are not JPEGs for nvjpeg are decoded here as above.
 """
 import io
 from dataclasses import dataclass, field
@@ -77,10 +81,11 @@ class SliceDataset(IterableDataset):
     square; one of another size is reported like an undecodable file, naming it, instead of being
     silently resized to the model's input."""
 
-    def __init__(self, source, ranges, transform, batch_size, norm=None, expect_size=None):
+    def __init__(self, source, ranges, transform, batch_size, norm=None, expect_size=None, encoded=False):
         self.source, self.ranges = source, R.normalise(ranges)
         self.transform, self.batch_size, self.norm = transform, batch_size, norm
         self.expect_size = expect_size
+        self.encoded = encoded  # --decode gpu: JPEGs leave as bytes (gpu_decode.EncodedBatch)
 
     def __iter__(self):
         try:
@@ -100,14 +105,25 @@ class SliceDataset(IterableDataset):
             for offset, (key, data, label) in enumerate(self.source.iter_range(start, stop)):
                 items.append(self._item(start + offset, key, data, label))
                 if len(items) == self.batch_size:
-                    yield collate(items, self.norm)
+                    yield self._collate(items)
                     items = []
         if items:
-            yield collate(items, self.norm)
+            yield self._collate(items)
+
+    def _collate(self, items):
+        if self.encoded:
+            from robench.engine.gpu_decode import collate_encoded
+
+            return collate_encoded(items)
+        return collate(items, self.norm)
 
     def _item(self, index, key, data, label):
         if isinstance(data, Unreadable):
             return index, key, label, None, data.reason
+        if self.encoded:
+            from robench.engine.gpu_decode import encoded_item
+
+            return encoded_item(index, key, label, data, self.transform, self.expect_size)
         try:
             image = decode_image(data)
         except Exception as e:  # any decoder failure: reported by name in the main process
@@ -123,9 +139,13 @@ def _as_is(batch):
     return batch
 
 
-def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False, norm=None, expect_size=None):
-    """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es (normalised with ``norm``)."""
-    dataset = SliceDataset(source, ranges, transform, batch_size, norm, expect_size)
+def make_loader(source, ranges, transform, batch_size, workers, pin_memory=False, norm=None, expect_size=None,
+                encoded=False):
+    """A DataLoader over ``ranges`` of ``source`` that yields ``Batch``es (normalised with ``norm``), or
+    with ``encoded`` ``gpu_decode.EncodedBatch``es (JPEG bytes) for the main process to decode."""
+    if encoded and norm is not None:
+        raise ValueError("encoded batches carry bytes: they are normalised after decoding")
+    dataset = SliceDataset(source, ranges, transform, batch_size, norm, expect_size, encoded)
     n_batches = -(-R.total(dataset.ranges) // batch_size)
     workers = max(0, min(workers, n_batches))
     loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is,

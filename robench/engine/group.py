@@ -5,7 +5,9 @@ disagreement, e.g. a model added since, restarts this rank's slice for the group
 still exact). Batches arrive as uint8 and are normalised on the device, per model; on the CPU,
 when the models share a normalisation, the DataLoader workers do it (same ops, same numbers).
 Forward passes go to ``runners.Runners`` (on the CPU several batches at once); metrics,
-predictions and progress files are updated here, batch by batch in loader order.
+predictions and progress files are updated here, batch by batch in loader order. With
+``--decode gpu`` the workers ship JPEG bytes and each batch is decoded, resized and cropped on the
+run's CUDA device here, in the main process (``gpu_decode``), before its forward passes.
 """
 from collections import deque
 
@@ -60,11 +62,17 @@ class GroupRun:
         if not self.todo:
             return self
         norms = [normaliser(p.model.data_config, device) for p in self.members]
-        in_workers = norms[0] if device.type == "cpu" and _all_equal(norms) else None
+        on_gpu = getattr(opts, "decode", "cpu") == "gpu"
+        in_workers = norms[0] if device.type == "cpu" and _all_equal(norms) and not on_gpu else None
         expect = None if self.variant.resize else self.variant.stored_size
         loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
-                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda", norm=in_workers,
-                             expect_size=expect)
+                             opts.workers, pin_memory=opts.pin_memory and device.type == "cuda" and not on_gpu,
+                             norm=in_workers, expect_size=expect, encoded=on_gpu)
+        if on_gpu:
+            from robench.engine.gpu_decode import BatchDecoder, decode_device
+
+            self.decoder = BatchDecoder(self.key, decode_device(device), expect)
+            loader = map(self.decoder, loader)
         autocast = make_autocast(device, opts.precision)
         self.writers = None  # models seen writing into their input; they get copies
         self.new_indices, self.batches = [], 0

@@ -37,6 +37,7 @@ class EvalOptions:
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
     config: dict = None  # the run's resolved configuration (robench.run_config.stored), kept in records
     dist_timeout: float = None  # seconds a collective waits for the other ranks (None: ROBENCH_DIST_TIMEOUT or 1800)
+    decode: str = "cpu"  # cpu | gpu: where JPEGs are decoded (gpu: nvjpeg in the main process, engine/gpu_decode.py)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """One model's part in a run: its loaded module, protocol hash, metric set and where its cells live.
 
 The protocol hash covers what decides the numbers (model, weights, preprocessing, suite,
-precision); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
+precision, and the JPEG decoder when it is the GPU's: CPU-decoded cells keep the hash they always
+had); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
 it, so a cell computed one way is reused by a run configured another way. The metric set is kept
 apart: adding a metric recomputes cells without changing the protocol.
 """
@@ -12,8 +13,11 @@ from robench.results import stable_hash
 
 
 class ModelPlan:
-    def __init__(self, model, suite, out_dir, precision="fp32", metric_set=None):
+    def __init__(self, model, suite, out_dir, precision="fp32", metric_set=None, decoder="cpu"):
+        from robench.engine.gpu_decode import check_decode
         from robench.metrics.base import MetricSet
+
+        check_decode(decoder)  # --decode gpu without CUDA: one line, before any work
 
         self.model, self.suite, self.out_dir = model, suite, out_dir
         self.metric_set = metric_set or MetricSet(suite.metrics, suite)
@@ -26,6 +30,8 @@ class ModelPlan:
                       "resize": suite.resize},
             "precision": precision,
         }
+        if decoder != "cpu":  # nvjpeg's pixels differ slightly from the CPU decoder's
+            self.protocol["decoder"] = decoder
         self.protocol_hash = stable_hash(self.protocol)
 
     def prepare(self, device, channels_last=False, compile=False):

@@ -77,7 +77,8 @@ def write_plan_record(plan, variants, root, options, runtime):
         parts.append(cell_files.predictions_part(path))
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
-                "batch_size": options.batch_size, "task": list(options.task) if options.task else None}
+                "batch_size": options.batch_size, "task": list(options.task) if options.task else None,
+                "decoder": getattr(options, "decode", "cpu")}
     if options.config:
         run_info["config"] = options.config
     section = suite_section(suite, root, variants)

@@ -3,7 +3,7 @@
 Why this module exists: robench benchmarks the paper's four CNNs next to ViTs, so they must be
 ordinary timm models (``timm.create_model("robust_resnet_dw_small")``, pretrained configs that drive
 preprocessing, ``features_only``) and must load the released checkpoints with ``strict=True``.
-Written from the paper and the facts sheet (shared/reference/robust_resnet.md), not copied.
+Written from the paper and its released checkpoints' key names (github.com/UCSC-VLAA/RobustCNN), not copied.
 
 Architecture, common to all four: a 16x16/16 "patchify" conv stem (no norm, no act), four stages of
 residual blocks at widths 96/192/384/768 that stay at stride 16 until a single stride-2 depthwise

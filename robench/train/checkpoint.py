@@ -26,8 +26,9 @@ def atomic_save(obj, path):
     atomic_write(path, lambda f: torch.save(obj, f), binary=True, suffix=".pth")
 
 
-def seed_everything(seed, epoch, rank):
-    """Seeds torch, numpy and random from (seed, epoch, rank) at the start of every epoch.
+def seed_everything(seed, epoch, rank, device=None):
+    """Seeds torch, numpy and random from (seed, epoch, rank) at the start of every epoch, and on an
+    XLA ``device`` its own generator too (``torch.manual_seed`` does not reach it).
 
     Why: a resumed epoch then draws exactly the random numbers (crops, mixup, drop path, worker
     seeds) that an uninterrupted run would have drawn, whatever happened before the restart.
@@ -36,6 +37,25 @@ def seed_everything(seed, epoch, rank):
     random.seed(value)
     np.random.seed(value)
     torch.manual_seed(value)
+    if getattr(device, "type", None) == "xla":
+        import torch_xla.core.xla_model as xm
+
+        xm.set_rng_state(value, device=str(device))
+
+
+def to_host(obj):
+    """``obj`` with every tensor copied to the CPU (dicts, lists and tuples walked): checkpoints are
+    saved from host copies, so an XLA or CUDA run writes the same CPU-loadable file as a CPU run."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        out = type(obj)((k, to_host(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):  # a module state dict's versions (load_state_dict reads them)
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_host(v) for v in obj)
+    return obj
 
 
 def rng_state():
@@ -59,15 +79,15 @@ def set_rng_state(state):
 
 def make_checkpoint(*, arch, model_kwargs, model, optimizer, scheduler, scaler, ema, epochs_done,
                     recipe, best, rng_states, training, seed):
-    """The dict a run saves; ``model`` is the bare module (no DDP / compile wrapper)."""
-    return {
+    """The dict a run saves (every tensor on the CPU); ``model`` is the bare module (no DDP / compile wrapper)."""
+    return to_host({
         "format": FORMAT, "arch": arch, "model_kwargs": model_kwargs,
         "model": model.state_dict(),
         "state_dict_ema": ema.module.state_dict() if ema is not None else None,
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(), "epoch": epochs_done, "recipe": recipe.to_json(), "seed": seed,
         "best": best, "rng": rng_states, "training": training,
-    }
+    })
 
 
 def read_checkpoint(path):

@@ -4,6 +4,10 @@ Everything is a timm component (create_transform, Mixup, RepeatAugSampler, creat
 create_scheduler_v2, SoftTargetCrossEntropy, ModelEmaV3); this module wires them to the recipe,
 to torchrun (global batch = per-device batch x world, lr scaled by global batch / 512), to
 checkpoints with auto-resume, and to the evaluation engine for validation and the final records.
+
+``--device xla`` (torch_xla, PJRT) trains with the same recipe, in one process or under torchrun:
+no DDP and no grad scaler there; ``gradient_reducer`` averages gradients over the ranks instead, and
+BatchNorm statistics are broadcast through host copies (see ``loop`` for the step and its sync).
 """
 import dataclasses
 import glob
@@ -64,6 +68,54 @@ def build_model(arch, recipe, seed):
     return model, model_kwargs
 
 
+def check_device(recipe, config, runtime):
+    """What XLA cannot do is a clear error before any work (fp16 needs a grad scaler, which XLA runs
+    without; XLA already compiles the whole step, so torch.compile is not needed)."""
+    if runtime.device.type != "xla":
+        return
+    if recipe.precision == "fp16":
+        raise RobenchError("--device xla trains in fp32 or bf16, not fp16 (which needs a grad scaler): "
+                           "use --precision bf16")
+    if config.compile:
+        raise RobenchError("--compile is for cpu/cuda: on --device xla every step is already one compiled "
+                           "XLA graph; drop --compile")
+
+
+def gradient_reducer(net, optimizer, runtime):
+    """Averages gradients over the ranks on XLA, where DDP is not used; None where nothing is to do.
+
+    When torch_xla's runtime spans the processes (TPU slices, torch_xla's launcher) this is its
+    in-graph all-reduce (``xm.reduce_gradients``, what ``xm.optimizer_step`` does), with no host
+    round trip. When each process is its own XLA world (torchrun over PJRT clients that do not
+    span processes, e.g. ``PJRT_DEVICE=CPU``) the gradients go as one flat host copy through the
+    run's gloo group: a host sync per step, the price of collectives the XLA client lacks.
+    """
+    if runtime.device.type != "xla" or runtime.world == 1:
+        return None
+    import torch_xla.core.xla_model as xm
+    import torch_xla.runtime as xr
+
+    if xr.world_size() == runtime.world:
+        return lambda: xm.reduce_gradients(optimizer)
+    if xr.world_size() != 1:
+        raise RobenchError(f"torch_xla sees {xr.world_size()} replicas but the run has {runtime.world} "
+                           "processes: start one process per XLA device")
+    params = [p for p in net.parameters() if p.requires_grad]
+
+    def reduce_on_host():
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return
+        flat = runtime.all_reduce_sum(torch.cat([g.reshape(-1) for g in grads]).cpu())
+        flat = (flat / runtime.world).to(runtime.device)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    return reduce_on_host
+
+
 def build_parts(net, recipe, config, runtime):
     """Optimiser, schedule, loss, mixup, scaler, EMA and the (DDP / compiled) forward module."""
     from timm.data import Mixup
@@ -89,16 +141,18 @@ def build_parts(net, recipe, config, runtime):
     else:
         loss_fn = torch.nn.CrossEntropyLoss()
     ema = ModelEmaV3(net, decay=recipe.ema_decay) if recipe.ema else None
-    scaler = torch.amp.GradScaler(runtime.device.type, enabled=recipe.precision == "fp16")
+    xla = runtime.device.type == "xla"
+    scaler = torch.amp.GradScaler(runtime.device.type, enabled=recipe.precision == "fp16" and not xla)
     model = net
-    if runtime.world > 1:
+    if runtime.world > 1 and not xla:
         ids = [runtime.device.index] if runtime.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
     if config.compile:
         model = torch.compile(model)
     parts = StepParts(model=model, bare=net, optimizer=optimizer, loss_fn=loss_fn.to(runtime.device),
                       scaler=scaler, device=runtime.device, mixup=mixup, ema=ema, clip_grad=recipe.clip_grad,
-                      precision=recipe.precision, channels_last=config.channels_last)
+                      precision=recipe.precision, channels_last=config.channels_last,
+                      reduce_grads=gradient_reducer(net, optimizer, runtime))
     return parts, scheduler, total_epochs
 
 
@@ -128,13 +182,20 @@ def sync_buffers(modules, runtime):
 
     for module in modules:
         for buffer in module.buffers():
-            dist.broadcast(buffer.data, 0)
+            if buffer.device.type == "xla":  # gloo sends host tensors: broadcast a copy, write it back
+                host = buffer.data.cpu()
+                dist.broadcast(host, 0)
+                buffer.data.copy_(host.to(buffer.device))
+            else:
+                dist.broadcast(buffer.data, 0)
+    runtime.sync()  # XLA: the copies land now, not inside the next step's graph
 
 
 def train(config):
     """Runs (or resumes) a training run; returns the paths of the result records written at the end."""
     runtime = init_runtime(config.device)
     recipe = effective_recipe(config, runtime.world)
+    check_device(recipe, config, runtime)
     run_dir = os.fspath(config.out)
     eval_roots = _final_eval_roots(config)
     source = train_source(config.root)
@@ -222,7 +283,7 @@ def _announce(config, recipe, runtime, n_images, start, total_epochs):
 def _run_epoch(epoch, total_epochs, config, recipe, runtime, parts, scheduler, sampler, loader, run_dir,
                model_kwargs, best):
     """Trains one epoch, validates and checkpoints as due, logs one line; returns the best so far."""
-    ckpts.seed_everything(config.seed, epoch, runtime.rank)
+    ckpts.seed_everything(config.seed, epoch, runtime.rank, runtime.device)
     scheduler.step(epoch)  # epoch e trains at lr(e) (timm's convention; lr(0) = the warm-up start)
     sampler.set_epoch(epoch)
     lr = parts.optimizer.param_groups[0]["lr"]

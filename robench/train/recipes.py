@@ -70,7 +70,7 @@ class Recipe:
 PAPER = "deit-300ep"
 
 RECIPES = Registry("recipe")
-# The paper's recipe, exactly (shared/reference/robust_resnet.md, "Training recipe").
+# The paper's recipe, exactly (Wang et al., ICLR 2023, Appendix; github.com/UCSC-VLAA/RobustCNN).
 RECIPES.register(PAPER, Recipe(name=PAPER))
 # Minutes on a CPU with the generated data (robench data synth): a tiny model at 64 px.
 # RandAugment, mixup/cutmix and erasing are off because the generated classes are colours
