@@ -54,7 +54,7 @@ def checkpoint(run_dir):
     return torch.load(os.path.join(run_dir, "latest.pth"), map_location="cpu", weights_only=True)
 
 
-def check_run(run_dir, world):
+def check_run(run_dir, world, validated=(0, 1)):
     """latest.pth (host tensors, 2 epochs) and the record of the final evaluation, run on XLA."""
     ckpt = checkpoint(run_dir)
     assert ckpt["epoch"] == 2 and ckpt["arch"] == MODEL
@@ -62,7 +62,8 @@ def check_run(run_dir, world):
     assert {t.device.type for t in ckpt["model"].values()} == {"cpu"}
     assert ckpt["scaler"] == {}  # no grad scaler on XLA
     log = read_log(run_dir)
-    assert [r["epoch"] for r in log] == [0, 1] and all(r["val_images"] == N_CLASSES * VAL_PER_CLASS for r in log)
+    assert [r["epoch"] for r in log] == [0, 1]
+    assert [r["epoch"] for r in log if r.get("val_images") == N_CLASSES * VAL_PER_CLASS] == list(validated)
     assert all(len(set(r["weights_sha256"])) == 1 and len(r["weights_sha256"]) == world for r in log)
     record = load(os.path.join(run_dir, "results", f"{MODEL}-demo-2ep", "imagenet.json"))
     assert record["run"]["device"] == "xla" and record["run"]["world_size"] == world
@@ -89,15 +90,15 @@ def test_two_xla_processes_under_torchrun(data_root, tmp_path):
     """Gradients are averaged over the ranks (gloo on host copies: PJRT's CPU client does not span
     processes), so both ranks hold the same weights after every epoch."""
     out = tmp_path / "run"
-    run(train_args(data_root, out, batch=4), nproc=2, PJRT_DEVICE="CPU")
-    check_run(out, world=2)
+    run(train_args(data_root, out, "--eval-every", "0", batch=4), nproc=2, PJRT_DEVICE="CPU")
+    check_run(out, world=2, validated=[1])
 
 
 def test_killed_xla_run_resumes_to_the_same_weights(data_root, whole, tmp_path):
     """SIGKILL once epoch 1 is checkpointed, rerun the same command: the same weights, optimiser
     state and per-epoch digests as the uninterrupted run, exactly."""
     broken = tmp_path / "broken"
-    args = train_args(data_root, broken, "--eval-suites", "")
+    args = train_args(data_root, broken, "--eval-suites", "", "--eval-every", "0")
     proc = subprocess.Popen(robench_cmd(args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while not (broken / "latest.pth").exists():  # epoch 1 is saved: kill it in epoch 2

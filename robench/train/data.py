@@ -26,8 +26,9 @@ TRAIN_LAYOUT = "ROOT/train/<wnid>/*.JPEG or a shard set in ROOT/train (manifest.
 class IndexedShardSource(Source):
     """The samples of local tar shards, read at random through a (shard, offset, size) index."""
 
-    def __init__(self, root, paths, index):
+    def __init__(self, root, paths, index, packed_fingerprint=None):
         self.root, self.paths, self.index = root, paths, index  # index: [(key, shard, offset, size, label)]
+        self.packed_fingerprint = packed_fingerprint  # the manifest's: the packed folders' fingerprint
         self._files, self._pid = {}, None
 
     def __len__(self):
@@ -48,7 +49,10 @@ class IndexedShardSource(Source):
         return key, os.pread(fd, size, offset), label
 
     def fingerprint(self):
-        """As FolderSource's: a packed split has the fingerprint of the folders it was packed from."""
+        """As FolderSource's: a packed split has the fingerprint of the folders it was packed from (the
+        manifest records it: it covers file sizes and times, which a tar index cannot give back)."""
+        if self.packed_fingerprint:
+            return self.packed_fingerprint
         h = hashlib.sha256()
         for key, _, _, _, label in self.index:
             h.update(f"{key}\t{label}\n".encode())
@@ -101,7 +105,11 @@ def shard_source(directory):
             paths.append(url)
     if not index:
         raise DatasetLayoutError(f"shard set {directory} holds no samples (expected {TRAIN_LAYOUT})")
-    return IndexedShardSource(directory, paths, index)
+    prints = [variant.get("fingerprint") for variant in manifest["variants"]]
+    packed = None
+    if all(prints):
+        packed = prints[0] if len(prints) == 1 else hashlib.sha256("\n".join(prints).encode()).hexdigest()[:16]
+    return IndexedShardSource(directory, paths, index, packed)
 
 
 def pack_train_split(train_dir, out, shard_size=1000, progress=False):

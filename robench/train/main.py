@@ -116,6 +116,18 @@ def gradient_reducer(net, optimizer, runtime):
     return reduce_on_host
 
 
+def make_ema(ema_class, net, recipe, device):
+    """timm's EMA of ``net``. On XLA it is built from a host copy and then moved: timm makes a
+    ``torch.Generator`` on the EMA's device (for bf16 stochastic rounding), and XLA has none."""
+    if device.type != "xla":
+        return ema_class(net, decay=recipe.ema_decay)
+    import copy
+
+    ema = ema_class(copy.deepcopy(net).cpu(), decay=recipe.ema_decay)
+    ema.module.to(device)
+    return ema
+
+
 def build_parts(net, recipe, config, runtime):
     """Optimiser, schedule, loss, mixup, scaler, EMA and the (DDP / compiled) forward module."""
     from timm.data import Mixup
@@ -140,7 +152,7 @@ def build_parts(net, recipe, config, runtime):
         loss_fn = LabelSmoothingCrossEntropy(smoothing=recipe.smoothing)
     else:
         loss_fn = torch.nn.CrossEntropyLoss()
-    ema = ModelEmaV3(net, decay=recipe.ema_decay) if recipe.ema else None
+    ema = make_ema(ModelEmaV3, net, recipe, runtime.device) if recipe.ema else None
     xla = runtime.device.type == "xla"
     scaler = torch.amp.GradScaler(runtime.device.type, enabled=recipe.precision == "fp16" and not xla)
     model = net
