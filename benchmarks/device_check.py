@@ -44,6 +44,7 @@ ORACLE = "robench.models.oracle:colour_oracle"
 TARGET_C = 6250.0  # images/s, ResNet-50 bf16, ImageNet-C layout, 1 model
 TARGET_GPU_OVER_CPU = 3.0  # val-like JPEGs: GPU decode over CPU decode
 NO_CUDA = "no CUDA device (torch.cuda.is_available() is False)"
+DEVICE = "cuda"  # where the throughput rows run (the tests of this script set "cpu")
 
 
 class Check:
@@ -112,17 +113,23 @@ def env(**extra):
 
 
 def robench_cli(args):
-    """``robench ARGS`` in this process; raises on failure (exit code != 0 or an exception)."""
+    """``robench ARGS`` in this process, its output kept; raises on failure: RobenchError for the one-line
+    errors a user sees (exit 2), RuntimeError for any other exit code."""
+    import click
+
     from robench.cli import cli
     from robench.errors import RobenchError
 
+    output = io.StringIO()
     try:
-        cli.main(args=list(args), prog_name="robench", standalone_mode=False)
+        with contextlib.redirect_stdout(output):
+            cli.main(args=list(args), prog_name="robench", standalone_mode=False)
+    except click.ClickException as e:
+        raise RobenchError(e.format_message()) from None
     except SystemExit as e:
         if e.code not in (0, None):
-            raise RuntimeError(f"robench {' '.join(args)} exited with {e.code}") from None
-    except RobenchError:
-        raise
+            raise RuntimeError(f"robench {' '.join(args)} exited with {e.code}: {output.getvalue()[-2000:]}") from None
+    return output.getvalue()
 
 
 def record(out, model_name, suite="imagenet"):
@@ -204,8 +211,8 @@ def cuda_tests(timeout):
 
 
 def eval_row(data, out, model, extra, expect_images):
-    name = model.split("=")[0]
-    robench_cli(["eval", "-m", model, "-r", data, "-o", out, "--no-progress", *extra])
+    name = "check"
+    robench_cli(["eval", "-m", f"{name}={model}", "-r", data, "-o", out, "--no-progress", *extra])
     rec = record(out, name)
     seen = sum(v["n_seen"] for v in rec["variants"])
     if seen != expect_images:
@@ -232,8 +239,8 @@ def decode_gpu_refused(data, out):
 
 def torchrun_world(data, out, device, timeout, model=ORACLE, extra=()):
     """A torchrun world of 2 processes; its record must equal a one-process run's (counts and metrics)."""
-    name = model.split("=")[0] if "=" in model else "colour_oracle"
-    args = ["eval", "-m", model, "-r", data, "--device", device, "-j", "1", "-b", "8", "--no-progress", *extra]
+    name = "check"
+    args = ["eval", "-m", f"{name}={model}", "-r", data, "--device", device, "-j", "1", "-b", "8", "--no-progress", *extra]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "robench",
            *args, "-o", os.path.join(out, "world2")]
     done = subprocess.run(cmd, cwd=REPO, env=env(OMP_NUM_THREADS=1), capture_output=True, text=True, timeout=timeout)
@@ -285,14 +292,15 @@ def timed_eval(models, suite, root, select, decode, args):
     from robench.engine import EvalOptions, evaluate
 
     out = tempfile.mkdtemp(prefix="robench-device-check-")
-    options = EvalOptions(batch_size=args.batch_size, workers=args.workers, device="cuda", precision="bf16",
+    options = EvalOptions(batch_size=args.batch_size, workers=args.workers, device=DEVICE, precision="bf16",
                           channels_last=True, decode=decode, progress=False, progress_every=0)
     clock = SteadyClock()
     try:
         with clock.installed():
             start = time.perf_counter()
             paths = evaluate(models, suite, root, out, select=select, options=options)
-            torch.cuda.synchronize()
+            if DEVICE == "cuda":
+                torch.cuda.synchronize()
             end = time.perf_counter()
         if len(paths) != len(models):
             failed = [m.failure for m in models if m.failure]
@@ -310,6 +318,8 @@ def warm_up(models, args):
 
     from robench.engine.gpu_decode import BatchDecoder
 
+    if DEVICE != "cuda":
+        return
     x = torch.randn(args.batch_size, 3, 224, 224, device="cuda").contiguous(memory_format=torch.channels_last)
     for m in models:
         m.module.cuda().eval().to(memory_format=torch.channels_last)
@@ -355,7 +365,7 @@ def throughput(check, args):
     c_root = imagenet_c_layout(os.path.join(args.data, "imagenet-c-layout"), args.images_c, processes)
     v_root = val_like(os.path.join(args.data, "val-like"), args.images_val, processes)
     print(f"  data: {args.images_c} + {args.images_val} JPEGs ready in {time.perf_counter() - start:.1f} s", flush=True)
-    models = [load_model(f"m{i}=resnet50@random") for i in range(4)]
+    models = [load_model(f"m{i}={args.throughput_model}") for i in range(4)]
     warm_up(models, args)
     sets = {"imagenet-c layout, 224 px": ("imagenet-c", c_root, ["gaussian_noise/3"]),
             "val-like, ~500x375": ("imagenet", v_root, None)}
@@ -434,6 +444,7 @@ def gpu_form(check, args, work):
 
 def cpu_form(check, args, work, reason):
     from robench.datasets.synth import write_imagenet
+    from robench.engine.gpu_decode import cuda_available
 
     check.skip("cuda-marked tests (pytest -m cuda tests)", reason)
     data = os.path.join(work, "tiny")
@@ -443,11 +454,14 @@ def cpu_form(check, args, work, reason):
                                8))
     for label in ("bf16", "fp16", "channels-last", "--compile"):
         check.skip(f"eval resnet on cuda, {label}", reason)
-    check.run("--decode gpu without CUDA: one-line error before any work",
-              lambda: decode_gpu_refused(data, os.path.join(work, "refused")))
+    refusal = "--decode gpu without CUDA: one-line error before any work"
+    if cuda_available():
+        check.skip(refusal, "CUDA is available here (--cpu-smoke): nothing to refuse")
+    else:
+        check.run(refusal, lambda: decode_gpu_refused(data, os.path.join(work, "refused")))
     check.run("torchrun world of 2 (gloo on the CPU)",
               lambda: torchrun_world(data, os.path.join(work, "dist"), "cpu", args.test_timeout))
-    skipped_throughput(check, f"{reason}: the throughput targets are GPU targets (ResNet-50 bf16, nvjpeg)")
+    skipped_throughput(check, reason)
 
 
 def table(check):
@@ -466,9 +480,17 @@ def table(check):
         else:
             rows.append([r["data"], r["decoder"], r["models"], "", "", "", "", r["target"],
                          f"{r.get('status')}: {r.get('reason', '')}"])
+    note = None
+    if rows and all(r.get("status") == "skipped" for r in check.throughput):
+        reasons = {r.get("reason") for r in check.throughput}
+        rows = [r[:-1] + ["skipped"] for r in rows]
+        note = ("throughput rows skipped: " + "; ".join(sorted(reasons)) +
+                " (the targets are GPU targets: ResNet-50 bf16, nvjpeg)")
     lines.append(tabulate(rows, headers=["data (ResNet-50, bf16)", "decode", "models", "images", "images/s",
                                          "end-to-end", "model-images/s", "target", "result"],
                           maxcolwidths=[26, 6, 6, 7, 9, 10, 14, 24, 60]))
+    if note:
+        lines[-1] += "\n" + note
     return "\n\n".join(lines)
 
 
@@ -481,6 +503,7 @@ def main(argv=None):
     parser.add_argument("--eval-images", type=int, default=512, help="images of the eval matrix (GPU form)")
     parser.add_argument("--eval-model", default="resnet18@random", help="model of the eval matrix (GPU form)")
     parser.add_argument("--batch-size", type=int, default=256, help="throughput batch size")
+    parser.add_argument("--throughput-model", default="resnet50@random", help="the throughput table's model")
     parser.add_argument("--workers", type=int, default=max(1, min(14, (os.cpu_count() or 2) - 2)))
     parser.add_argument("--budget", type=float, default=450.0, help="seconds; later steps are skipped past it")
     parser.add_argument("--test-timeout", type=float, default=240.0, help="seconds for each child process")

@@ -62,7 +62,7 @@ class GroupRun:
         if not self.todo:
             return self
         norms = [normaliser(p.model.data_config, device) for p in self.members]
-        on_gpu = getattr(opts, "decode", "cpu") == "gpu"
+        on_gpu = opts.decode == "gpu"
         in_workers = norms[0] if device.type == "cpu" and _all_equal(norms) and not on_gpu else None
         expect = None if self.variant.resize else self.variant.stored_size
         loader = make_loader(self.variant.source, self.todo, build_transform(self.key), opts.batch_size,
@@ -153,7 +153,7 @@ class GroupRun:
             x = normalise(images, mean, std) if not shared_ok else (images if shared else images.clone())
             version = x._version
             try:
-                with torch.inference_mode(), autocast:
+                with _no_autograd(self.runtime.device), autocast:
                     out.append(checked_logits(plan.forward(x.contiguous(memory_format=layout)), len(batch.indices)))
             except Exception as e:  # any error of the model's own code: that model fails, the others go on
                 out.append(failed_call(e))
@@ -198,3 +198,9 @@ def _restored(saved, members):
         discarded("the progress files of " + ", ".join(p.model.name for p in members), e)
         return None
     return states
+
+
+def _no_autograd(device):
+    """inference_mode where it works; plain no_grad on XLA, where torch_xla 2.9's linear layers refuse
+    inference tensors ("Cannot set version_counter for inference tensor"). The numbers are the same."""
+    return torch.no_grad() if device.type == "xla" else torch.inference_mode()

@@ -78,7 +78,7 @@ def write_plan_record(plan, variants, root, options, runtime):
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
                 "batch_size": options.batch_size, "task": list(options.task) if options.task else None,
-                "decoder": getattr(options, "decode", "cpu")}
+                "decoder": options.decode}
     if options.config:
         run_info["config"] = options.config
     section = suite_section(suite, root, variants)

@@ -5,7 +5,6 @@ checkpoint would use, so the numbers logged per epoch are the numbers ``robench 
 (exact counts, unpadded distributed slices). The final records carry ``model.training``: the
 recipe, epochs trained and planned, and whether this is the paper's recipe.
 """
-import contextlib
 import os
 import shutil
 
@@ -30,42 +29,6 @@ def _options(config, recipe, runtime):
                        channels_last=config.channels_last, progress=config.progress)
 
 
-@contextlib.contextmanager
-def xla_forward_outside_inference_mode(modules, device):
-    """On XLA, runs the modules' forward under ``torch.no_grad()`` instead of the engine's
-    ``torch.inference_mode()`` while the block runs (the modules are left as they were after it).
-
-    Why: with torch 2.9 + torch_xla 2.9, ``F.linear`` on an XLA tensor inside inference mode raises
-    "Cannot set version_counter for inference tensor", so every classifier with a linear head fails
-    its first batch. The engine (``robench.engine.group``) evaluates in inference mode; until it uses
-    ``no_grad`` on XLA itself, training's validation and final evaluation step out of it here. The
-    numbers are the same: only autograd bookkeeping differs.
-    """
-    if getattr(device, "type", None) != "xla":
-        yield
-        return
-    import torch
-
-    saved = []
-    for module in modules:
-        saved.append((module, module.__dict__.get("forward")))
-        forward = module.forward
-
-        def run(*args, _forward=forward, **kwargs):
-            with torch.inference_mode(False), torch.no_grad():
-                return _forward(*args, **kwargs)
-
-        module.forward = run
-    try:
-        yield
-    finally:
-        for module, before in saved:
-            if before is None:
-                del module.forward
-            else:
-                module.forward = before
-
-
 def _in_training(module, name, arch):
     from robench.models import LoadedModel
     from robench.models.preprocess import resolve_config
@@ -85,9 +48,8 @@ def validate(parts, config, recipe, runtime, run_dir, epoch):
     if runtime.is_main:
         shutil.rmtree(scratch, ignore_errors=True)  # cells of a killed attempt hold other weights
     runtime.barrier()
-    with xla_forward_outside_inference_mode([m.module for m in models], runtime.device):
-        paths = evaluate(models, "imagenet", val_root(config.root), scratch,
-                         options=_options(config, recipe, runtime), runtime=runtime)
+    paths = evaluate(models, "imagenet", val_root(config.root), scratch,
+                     options=_options(config, recipe, runtime), runtime=runtime)
     parts.bare.train()
     _raise_failures(models, f"validation after epoch {epoch + 1}")
     out = {}
@@ -110,10 +72,9 @@ def evaluate_final(config, recipe, runtime, run_dir, name, epochs_done, roots):
     loaded = load_model(f"{name}={os.path.join(run_dir, ckpts.LATEST)}")
     loaded.training = training_info(recipe, epochs_done)
     paths = []
-    with xla_forward_outside_inference_mode([loaded.module], runtime.device):
-        for suite, root in roots.items():
-            paths += evaluate([loaded], suite, root, os.path.join(run_dir, "results"),
-                              options=_options(config, recipe, runtime), runtime=runtime)
+    for suite, root in roots.items():
+        paths += evaluate([loaded], suite, root, os.path.join(run_dir, "results"),
+                          options=_options(config, recipe, runtime), runtime=runtime)
     _raise_failures([loaded], "the final evaluation")
     return paths
 
