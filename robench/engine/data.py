@@ -34,13 +34,8 @@ def decode_image(data):
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
-@dataclass
-class Batch:
-    images: torch.Tensor  # uint8 N x 3 x H x W (the decodable samples), or float when normalised
-    labels: torch.Tensor  # 1k class index per image
-    keys: List[str]
-    indices: List[int]  # position of each image in its variant
-    bad: List[tuple] = field(default_factory=list)  # (index, key, reason)
+class SampleAccounting:
+    """What every kind of batch counts: its decodable samples (``indices``) and its bad ones (``bad``)."""
 
     @property
     def size(self):
@@ -49,6 +44,15 @@ class Batch:
 
     def all_indices(self):
         return self.indices + [b[0] for b in self.bad]
+
+
+@dataclass
+class Batch(SampleAccounting):
+    images: torch.Tensor  # uint8 N x 3 x H x W (the decodable samples), or float when normalised
+    labels: torch.Tensor  # 1k class index per image
+    keys: List[str]
+    indices: List[int]  # position of each image in its variant
+    bad: List[tuple] = field(default_factory=list)  # (index, key, reason)
 
     def pin_memory(self):
         self.images = self.images.pin_memory()

@@ -25,6 +25,7 @@ from typing import List
 
 import torch
 
+from robench.engine.data import SampleAccounting
 from robench.errors import RobenchError
 
 DECODERS = ("cpu", "gpu")
@@ -100,7 +101,7 @@ def size_error(width, height, side):
 
 
 @dataclass
-class EncodedBatch:
+class EncodedBatch(SampleAccounting):
     """A batch as the workers ship it with --decode gpu: JPEG bytes end to end, plus the samples the
     workers decoded themselves (not JPEG, CMYK, ...) as uint8 pixels; ``decode_batch`` makes a Batch."""
 
@@ -112,13 +113,6 @@ class EncodedBatch:
     keys: List[str]
     indices: List[int]
     bad: List[tuple] = field(default_factory=list)
-
-    @property
-    def size(self):
-        return len(self.indices) + len(self.bad)
-
-    def all_indices(self):
-        return self.indices + [b[0] for b in self.bad]
 
     def pin_memory(self):
         return self  # decode_jpeg reads the bytes from host memory itself; pixels are few
