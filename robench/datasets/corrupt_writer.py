@@ -66,11 +66,9 @@ def _existing(out, cells, wnids):
 
 
 def _init_worker(folder, single_threaded=False):
+    """Per-process set-up. OpenCV's thread pool is left alone: a forked child that touches the pool a
+    parent thread was using waits on its lock forever (seen with cv2.setNumThreads in the child)."""
     _STATE["folder"] = folder
-    if single_threaded:  # one process per core already: no OpenCV thread pool on top (same pixels either way)
-        import cv2
-
-        cv2.setNumThreads(1)
 
 
 def _work(out, todo):
@@ -167,12 +165,13 @@ def _in_processes(out, folder, blocks, workers, bar):
     written = 0
     # Every module the workers import is imported here first: a forked child that imports while another
     # thread of the parent held the import lock at fork time waits for it forever.
-    import cv2  # noqa: F401
-
     from robench.datasets import imagenet_c_gen  # noqa: F401
     from robench.fileio import atomic_write_with  # noqa: F401
 
-    context = multiprocessing.get_context()  # the platform's default, as torch's DataLoader workers use it
+    # forkserver: workers fork from a clean single-threaded server, not from this process, whose threads
+    # (OpenCV's, torch's, a caller's) may hold locks at fork time (a forked worker hung on one)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
                              initializer=_init_worker, initargs=(folder, True)) as pool:
         pending = {pool.submit(_work, out, part) for part in blocks[:4 * workers]}
