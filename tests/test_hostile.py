@@ -336,9 +336,10 @@ def test_a_stopped_rank_fails_the_others_with_one_line_after_the_timeout():
     code = ("import os, sys, time, torch\n"
             "from robench.engine.runtime import init_runtime\n"
             "from robench.errors import RobenchError\n"
-            "rt = init_runtime('cpu', timeout=3)\n"
+            "rt = init_runtime('cpu', timeout=8)\n"
+            "rt.barrier()\n"  # both ranks are up (a slow start is not what this test is about)
             "if rt.rank == 1:\n"
-            "    time.sleep(15); sys.exit(0)\n"
+            "    time.sleep(40); sys.exit(0)\n"
             "try:\n"
             "    rt.all_reduce_sum(torch.ones(3, dtype=torch.float64))\n"
             "except RobenchError as e:\n"
@@ -346,7 +347,7 @@ def test_a_stopped_rank_fails_the_others_with_one_line_after_the_timeout():
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env(RANK=r, WORLD_SIZE=2, LOCAL_RANK=r,
                                                                       MASTER_ADDR="127.0.0.1", MASTER_PORT=port),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
-    out, err = procs[0].communicate(timeout=60)
+    out, err = procs[0].communicate(timeout=120)
     procs[1].kill()
     procs[1].wait()
     assert procs[0].returncode == 2, out + err[-2000:]
@@ -398,3 +399,24 @@ def test_progress_files_of_another_world_size_are_cleaned(val, tmp_path):
         (cells / f"imagenet__val.partial-{rank}-of-2.json").write_text("{}")
     _eval_to(val, tmp_path)
     assert sorted(os.listdir(cells)) == ["imagenet__val.json"]
+
+
+def test_verify_sees_an_image_rewritten_with_the_same_size_and_time(val, tmp_path):
+    import shutil
+
+    from robench.datasets import get_suite
+
+    root = tmp_path / "data"
+    shutil.copytree(val, root)
+    _eval_to(root, tmp_path / "out", "--verify")
+    cell = tmp_path / "out" / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    before, names_before = load(cell)["fingerprint"], get_suite("imagenet").variants(root)[0].source.fingerprint()
+    first = sorted((root / "val").rglob("*.JPEG"))[0]
+    stat = first.stat()
+    data = bytearray(first.read_bytes())
+    data[-3] ^= 0xFF  # same size, and the time restored below: only the content differs
+    first.write_bytes(bytes(data))
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert get_suite("imagenet").variants(root)[0].source.fingerprint() == names_before  # cannot tell
+    _eval_to(root, tmp_path / "out", "--verify")
+    assert load(cell)["fingerprint"] != before  # the content fingerprint can: new data, recomputed

@@ -44,6 +44,8 @@ from robench.commands.common import echo_table, parse_list, parse_task
 @click.option("--progress-every", "--checkpoint-every", "progress_every", default=50, show_default=True,
               type=click.IntRange(0), help="Batches between progress files inside a variant (a killed run resumes "
                                            "there); 0: none. --checkpoint-every is the old name.")
+@click.option("--verify", is_flag=True, help="Fingerprint the data by content (reads it all once more): an image "
+                                              "rewritten with the same size and time is new data too.")
 @click.option("--dist-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
               help="torchrun: how long a rank waits for the others before failing with one line (default 1800).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -87,7 +89,8 @@ def command(ctx, **flags):
                           skip_bad_images=config["skip_bad_images"], task=parse_task(config["task"]),
                           save_predictions=config["save_predictions"], progress_every=config["progress_every"],
                           progress=not config["no_progress"], config=stored(config),
-                          dist_timeout=config["dist_timeout"], decode=config["decode"])
+                          dist_timeout=config["dist_timeout"], decode=config["decode"],
+                          verify=config["verify"])
     paths = evaluate_suites(loaded, located, config["out"], options=options)
     for path in paths:
         print_summary(read_record(path), path)

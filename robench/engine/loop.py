@@ -36,6 +36,7 @@ class EvalOptions:
     progress: bool = True
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
     config: dict = None  # the run's resolved configuration (robench.run_config.stored), kept in records
+    verify: bool = False  # fingerprint the data by content (reads it all once more)
     dist_timeout: float = None  # seconds a collective waits for the other ranks (None: ROBENCH_DIST_TIMEOUT or 1800)
     decode: str = "cpu"  # cpu | gpu: where JPEGs are decoded (gpu: nvjpeg in the main process, engine/gpu_decode.py)
 
@@ -52,12 +53,23 @@ class WorkItem:
     rank_slice: tuple = None
 
 
+def data_fingerprint(variant, options):
+    """The variant's data fingerprint: names, sizes and times, or (``--verify``) content; computed once."""
+    if not options.verify:
+        return variant.source.fingerprint()
+    if getattr(variant, "_content_fingerprint", None) is None:
+        from robench.datasets.base import content_fingerprint
+
+        variant._content_fingerprint = content_fingerprint(variant.source)
+    return variant._content_fingerprint
+
+
 def pending_work(plans, variants, options):
     """WorkItems for the cells not finished on disk, as seen by this process (rank 0 decides)."""
     todo = []
     for vi, variant in enumerate(variants):
         start, stop = (0, len(variant)) if options.task is None else contiguous_slice(len(variant), *options.task)
-        fingerprint = variant.source.fingerprint()
+        fingerprint = data_fingerprint(variant, options)
         groups = defaultdict(list)
         for pi, plan in enumerate(plans):
             path = plan.cell_path(variant.name, options.task)

@@ -26,9 +26,12 @@ def data_origin(variants):
     return origins.pop() if len(origins) == 1 else "mixed"
 
 
-def suite_section(suite, root, variants):
+def suite_section(suite, root, variants, options=None):
+    from robench.engine.loop import EvalOptions, data_fingerprint
+
+    options = options or EvalOptions()
     section = {"name": suite.name, "version": suite.version, "root": os.path.abspath(os.fspath(root)),
-               "fingerprint": stable_hash([[v.name, v.source.fingerprint()] for v in variants]),
+               "fingerprint": stable_hash([[v.name, data_fingerprint(v, options)] for v in variants]),
                "label_subset": suite.label_subset, "resize": suite.resize, "description": suite.description,
                "data_origin": data_origin(variants)}
     if not suite.resize:
@@ -81,7 +84,7 @@ def write_plan_record(plan, variants, root, options, runtime):
                 "decoder": options.decode}
     if options.config:
         run_info["config"] = options.config
-    section = suite_section(suite, root, variants)
+    section = suite_section(suite, root, variants, options)
     record = Record(model, section, run_info, plan.protocol_hash,
                     {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,
                     {} if options.task else suite_aggregates(suite, model, section, entries),
