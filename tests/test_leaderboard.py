@@ -271,3 +271,12 @@ def test_a_record_written_by_the_engine_goes_to_its_own_section(clean_root, tmp_
     section = board.markdown.split("\n## ")[2]
     (row,) = [r for r in table_rows(section) if "Source" in r]
     assert (row["Model"], row["Source"], row["ImageNet ↑"]) == ("colour_oracle", "measured by robench", "100.0")
+
+
+def test_detail_plots_join_across_sections_like_the_main_table(built):
+    """resnet50's generated ImageNet-C is in its own section, its clean record in the standard one: the
+    severity curve starts at its clean error, as the main table's relative mCE uses it."""
+    board = built[0]
+    (curve,) = [f.plot for f in board.plots if f.filename == "origin-generated-imagenet-c-severity.png"]
+    clean = curve.data[(curve.data["model"] == "resnet50") & (curve.data["x"] == 0)]
+    assert len(clean) == 1 and abs(clean["y"].iloc[0] - 100 * (1 - 40187 / 50000)) < 1e-9

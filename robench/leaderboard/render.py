@@ -13,6 +13,7 @@ from robench.leaderboard import tables
 from robench.leaderboard.columns import column, column_order
 from robench.leaderboard.load import load_entries, load_reported
 from robench.fileio import atomic_write_text
+from robench.joins import index_records, joined_values
 from robench.leaderboard.columns import installed_suites
 from robench.leaderboard.plots import clean_vs_ood, draw, ood_points
 from robench.leaderboard.protocol import STANDARD, describe, slug
@@ -63,7 +64,8 @@ def generate(entries_dir, reported_csv, out_path, strict=False):
         raise RecordError(f"{len(problems)} bad leaderboard entr{'y' if len(problems) == 1 else 'ies'}: "
                           + "; ".join(str(p) for p in problems))
     reported = load_reported(reported_csv)
-    frame = tables.main_rows(entries, reported)
+    index = index_records(e.record for e in entries)  # joins look across sections, as the main table's do
+    frame = tables.main_rows(entries, reported, index)
     labels = tables.model_labels(entries)
     here = os.path.dirname(os.path.abspath(out_path))
     parts = _header(len(entries), len(reported), _rel(entries_dir, here), _rel(reported_csv, here))
@@ -72,7 +74,7 @@ def generate(entries_dir, reported_csv, out_path, strict=False):
         parts.append("No results yet: add records to the entries folder, or published rows to reported.csv.\n")
     for key in tables.sections(frame):
         section = frame[frame["section"].map(lambda k, key=key: k == key)].reset_index(drop=True)
-        text, section_plots = _section(key, section, [e for e in entries if e.key == key], labels)
+        text, section_plots = _section(key, section, [e for e in entries if e.key == key], labels, index)
         parts.append(text)
         plots.extend(section_plots)
         used.update(tables.metric_ids(section, key == STANDARD))
@@ -125,14 +127,14 @@ def _header(n_entries, n_reported, entries_rel, reported_rel):
             "a column.\n"]
 
 
-def _section(key, frame, entries, labels):
+def _section(key, frame, entries, labels, index):
     name = slug(key)
     parts = [f"## {describe(key)}\n"]
     if key == STANDARD:
         parts.append(standard_blurb(tables.metric_ids(frame, True)) + "\n")
     parts.append(tables.main_table(frame, key == STANDARD) + "\n")
     figures = []
-    for suite, rows in _rows_by_suite(entries, labels):
+    for suite, rows in _rows_by_suite(entries, labels, index):
         for table in suite.detail_tables(rows):
             parts += _detail(table)
         figures += [Figure(f"{name}-{plot.slug}.png", plot) for plot in suite.plots(rows)]
@@ -150,11 +152,9 @@ def _section(key, frame, entries, labels):
     return "\n".join(parts), figures
 
 
-def _rows_by_suite(entries, labels):
-    """(installed suite, [(label, record, joined)]) for the suites of a section's entries, in registry order."""
-    from robench.joins import index_records, joined_values
-
-    index = index_records(e.record for e in entries)
+def _rows_by_suite(entries, labels, index):
+    """(installed suite, [(label, record, joined)]) for the suites of a section's entries, in registry order;
+    ``index`` holds every entry, so a value is joined the same way here as in the main table."""
     for suite in installed_suites():
         rows = [(labels[(e.key, e.model_id)], e.record, joined_values(e.record, index))
                 for e in entries if e.suite == suite.name]

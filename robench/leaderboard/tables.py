@@ -29,10 +29,11 @@ def model_labels(entries):
     return labels
 
 
-def main_rows(entries, reported):
-    """One row per (section, model, source): measured rows from records, reported rows from the CSV."""
+def main_rows(entries, reported, index=None):
+    """One row per (section, model, source): measured rows from records, reported rows from the CSV.
+    ``index``: ``robench.joins.index_records`` of every entry (built here when not given)."""
     labels = model_labels(entries)
-    index = index_records(e.record for e in entries)
+    index = index if index is not None else index_records(e.record for e in entries)
     declared = declared_columns()
     rows = {}
     for e in entries:
