@@ -17,7 +17,7 @@ or 3DCC would be a table + a few lines.
 import os
 
 from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
-from robench.datasets.suite import Suite
+from robench.datasets.suite import Suite, top1_fraction
 from robench.errors import DatasetLayoutError, RobenchError
 from robench.metrics import corruption as C
 from robench.registry import close_names
@@ -113,9 +113,9 @@ class CorruptionSuite(Suite):
         """corruption -> top-1 errors (fractions) per severity, for corruptions with every severity."""
         cells = {}
         for entry in entries:
-            state = entry.get("state") or {}
-            if state.get("n") and "corruption" in entry:
-                cells.setdefault(entry["corruption"], {})[int(entry["severity"])] = 1.0 - state["correct1"] / state["n"]
+            accuracy = top1_fraction(entry)
+            if accuracy is not None and "corruption" in entry:
+                cells.setdefault(entry["corruption"], {})[int(entry["severity"])] = 1.0 - accuracy
         wanted = set(self.table.severities)
         return {c: [per[s] for s in self.table.severities] for c, per in cells.items() if set(per) == wanted}
 
@@ -129,10 +129,8 @@ class CorruptionSuite(Suite):
 
     def joined(self, record, companion):
         """Relative CE/mCE and the clean error, from the companion (clean) record of the same model."""
-        clean_error = None
-        if companion is not None:
-            state = companion["variants"][0].get("state") or {}
-            clean_error = 1.0 - state["correct1"] / state["n"] if state.get("n") else None
+        accuracy = None if companion is None else top1_fraction(companion["variants"][0])
+        clean_error = None if accuracy is None else 1.0 - accuracy
         return C.joined(self.table, self.errors_by_corruption(record["variants"]), clean_error)
 
     def departures(self, record):

@@ -15,7 +15,7 @@ leaderboard section shows them side by side in a detail table; the main table ke
 """
 from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
 from robench.datasets.imagenet import find_val_dir
-from robench.datasets.suite import Suite
+from robench.datasets.suite import Suite, top1_fraction
 from robench.errors import DatasetLayoutError
 from robench.labels import label_of, subset_indices, wnid_to_index
 
@@ -32,13 +32,6 @@ def subset_label_for(subset, suite_name):
         return label
 
     return label_for
-
-
-def top1_fraction(entry):
-    """Top-1 accuracy of a record variant as an exact fraction of its state (None if empty)."""
-    state = entry.get("state") or {}
-    n = state.get("n") or 0
-    return state["correct1"] / n if n else None
 
 
 def pooled_percent(record, field, metric):

@@ -121,6 +121,14 @@ class Suite:
         return self.data_dir or self.name
 
 
+def top1_fraction(entry):
+    """Top-1 accuracy of a record variant as an exact fraction of its state (None if empty): joins and
+    aggregates compute from the counts, not from the rounded percentages."""
+    state = entry.get("state") or {}
+    n = state.get("n") or 0
+    return state["correct1"] / n if n else None
+
+
 def _variant(variants, suffix):
     """The only variant (``suffix`` None), or the one whose last name part matches ``suffix`` up to
     punctuation and case ('threshold0.7' finds 'imagenet-v2/threshold_0.7')."""
