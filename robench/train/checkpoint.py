@@ -7,7 +7,6 @@ validation top-1 improves. Both hold model, optimiser, scheduler, grad scaler, E
 A file is written to a temporary name beside its target and renamed over it: a run killed at any
 moment leaves either the previous checkpoint or the new one, never a torn file.
 """
-import hashlib
 import os
 import random
 
@@ -137,9 +136,8 @@ def find_resume(run_dir, explicit=None):
 
 
 def weights_digest(module):
-    """sha256 of every parameter and buffer, in state-dict order: equal digests, equal weights."""
-    h = hashlib.sha256()
-    for key, tensor in module.state_dict().items():
-        h.update(key.encode())
-        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
+    """A short digest of every parameter and buffer (equal digests, equal weights), compared across ranks
+    and written to the log: the first 16 hex digits of the model's ``state_dict_sha256``."""
+    from robench.models.wrap import state_dict_sha256
+
+    return state_dict_sha256(module)[:16]
