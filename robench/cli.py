@@ -24,6 +24,10 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except RobenchError as e:
+            if type(e).__name__ == "RankTimeout":  # gloo threads would abort a normal exit
+                from robench.engine.runtime import leave_after_rank_timeout
+
+                leave_after_rank_timeout(e)
             raise UserError(str(e)) from None
 
 

@@ -20,6 +20,22 @@ class RankTimeout(RobenchError):
     """A collective waited too long for another rank (stopped, hung file system, dead node)."""
 
 
+def leave_after_rank_timeout(error, code=2):
+    """Prints ``error`` as one line and ends the process without running C++ destructors.
+
+    After a collective timed out, gloo still owns threads blocked on the dead peer; a normal
+    interpreter exit destroys them while joinable and the process aborts ("terminate called
+    without an active exception", signal 6) instead of exiting with ``code``. Python-level
+    cleanup (``finally`` blocks, atomic writes) has already run by the time this is called.
+    """
+    import sys
+
+    print(f"Error: {error}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _collective(step):
     """Turns a failed or timed-out collective into one line naming this rank and the step."""
 
