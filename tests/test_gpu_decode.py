@@ -235,6 +235,52 @@ def test_as_released_suites_work_with_gpu_decoding(tmp_path, decode_on_cpu):
         assert top1[0] == top1[1] and records[1]["run"]["decoder"] == "gpu"
 
 
+def test_asked_to_the_leaderboard_puts_both_decoders_in_one_section_and_names_the_gpu_rows(clean_root, tmp_path):
+    """`robench leaderboard --same-section decoder`: the issue's "a separate section unless the user asks otherwise"."""
+    from click.testing import CliRunner
+
+    from robench.cli import cli
+    from robench.errors import RobenchError
+    from robench.leaderboard import generate
+
+    entries = tmp_path / "entries"
+    for name in ("cpu", "gpu"):
+        evaluate([f"{name}={ORACLE}"], "imagenet", clean_root, str(entries), options=EvalOptions(**FAST))
+    path = entries / "gpu" / "imagenet.json"
+    record = load(path)
+    record["run"]["decoder"] = "gpu"
+    path.write_text(json.dumps(record))
+    reported = os.path.join(os.path.dirname(__file__), "data", "leaderboard", "reported.csv")
+    out = tmp_path / "board" / "README.md"
+    runner = CliRunner()
+    args = ["leaderboard", "--entries", str(entries), "--reported", reported, "--out", str(out)]
+    result = runner.invoke(cli, [*args, "--same-section", "decoder"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "Generated with `--same-section decoder`" in text and "nvjpeg" not in text
+    sections = {}  # generated data: both rows in the one section of that departure
+    for part in text.split("\n## ")[1:]:
+        title, _, body = part.partition("\n")
+        for line in body.splitlines():
+            if line.startswith("| ") and "measured by robench" in line:
+                sections.setdefault(title, []).append(line.split("|")[1].strip())
+    assert list(sections.values()) == [["cpu", "gpu [decoder: gpu]"]]
+    # --check knows the option: without it the file is stale, and the command it suggests has it
+    assert runner.invoke(cli, [*args, "--same-section", "decoder", "--check"]).exit_code == 0
+    stale = runner.invoke(cli, [*args, "--check"])
+    assert stale.exit_code == 1
+    # the same model decoded both ways is one slot once they share a section: the second is named and skipped
+    again = load(entries / "cpu" / "imagenet.json")
+    again["run"]["decoder"] = "gpu"
+    (entries / "cpu" / "imagenet-gpu.json").write_text(json.dumps(again))
+    board = generate(str(entries), reported, str(out), merged=("decoder",))
+    (problem,) = board.problems
+    assert "imagenet-gpu.json" in str(problem) and "once decoder share sections" in str(problem)
+    assert len(generate(str(entries), reported, str(out)).problems) == 0  # apart, both have their place
+    with pytest.raises(RobenchError, match="cannot share sections across weights"):
+        generate(str(entries), reported, str(out), merged=("weights",))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error of a machine without CUDA")
 def test_decode_gpu_without_cuda_is_one_line_before_any_work(clean_root, tmp_path):
     from robench.cli import cli

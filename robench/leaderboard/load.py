@@ -14,7 +14,7 @@ import pandas as pd
 
 from robench.errors import RecordError
 from robench.leaderboard.columns import declared_columns, record_values, suite_key
-from robench.leaderboard.protocol import protocol_key
+from robench.leaderboard.protocol import merged_departures, protocol_key
 from robench.results import read_record
 
 REPORTED_TEXT_COLUMNS = ("model", "source", "protocol", "citation", "source_url", "notes")
@@ -27,6 +27,7 @@ class Entry:
     record: dict  # validated by robench.results.Record, in its JSON form
     suite: str  # canonical suite name (columns.suite_key)
     key: tuple  # protocol key
+    merged: tuple = ()  # departures left out of the key at the user's request (protocol.merged_departures)
 
     @property
     def model_id(self):
@@ -62,8 +63,9 @@ def entry_files(entries_dir):
     return found
 
 
-def load_entries(entries_dir):
-    """(valid entries, problems): every bad file is a Problem naming it, never an exception."""
+def load_entries(entries_dir, merged=()):
+    """(valid entries, problems): every bad file is a Problem naming it, never an exception. ``merged``:
+    protocol aspects that do not separate sections (``robench leaderboard --same-section``)."""
     entries, problems, seen = [], [], {}
     for path in entry_files(entries_dir):
         try:
@@ -75,10 +77,12 @@ def load_entries(entries_dir):
         if reason:
             problems.append(Problem(path, reason))
             continue
-        entry = Entry(path, record, suite_key(record["suite"]["name"]), protocol_key(record))
+        entry = Entry(path, record, suite_key(record["suite"]["name"]), protocol_key(record, merged),
+                      merged_departures(record, merged))
         slot = (entry.key, entry.model_id, entry.suite)
         if slot in seen:
-            problems.append(Problem(path, f"duplicates {seen[slot]} (same model, weights, suite and protocol)"))
+            shared = f" once {', '.join(merged)} share sections" if merged else ""
+            problems.append(Problem(path, f"duplicates {seen[slot]} (same model, weights, suite and protocol{shared})"))
             continue
         seen[slot] = path
         entries.append(entry)

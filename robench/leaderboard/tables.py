@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from robench.joins import index_records, joined_values
 from robench.leaderboard.columns import column, column_order, core_ids, declared_columns, record_values
-from robench.leaderboard.protocol import reported_protocol_key, section_order
+from robench.leaderboard.protocol import departure_note, reported_protocol_key, section_order
 
 MISSING = "–"
 MEASURED = "measured by robench"
@@ -20,12 +20,15 @@ META = ("section", "model", "identity", "kind", "source", "params_m")
 
 
 def model_labels(entries):
-    """Display name per (section, model id): the model name, plus a checkpoint hash if two share a name."""
+    """Display name per (section, model id): the model name, plus a checkpoint hash if two share a name,
+    plus the departures that share this section only at the user's request (e.g. "[decoder: gpu]")."""
     ids = sorted({(e.key, e.model_id) for e in entries})
     labels = {}
     for key, (name, sha) in ids:
         clash = sum(1 for k, (n, _) in ids if k == key and n == name) > 1
-        labels[(key, (name, sha))] = f"{name} ({sha[:8] or 'no checkpoint'})" if clash else name
+        label = f"{name} ({sha[:8] or 'no checkpoint'})" if clash else name
+        merged = sorted({part for e in entries if (e.key, e.model_id) == (key, (name, sha)) for part in e.merged})
+        labels[(key, (name, sha))] = f"{label} [{departure_note(merged)}]" if merged else label
     return labels
 
 
