@@ -122,3 +122,34 @@ def test_killed_xla_run_resumes_to_the_same_weights(data_root, whole, tmp_path):
     assert [r["weights_sha256"] for r in broken_log] == [r["weights_sha256"] for r in whole_log]
     assert [r["train_loss"] for r in broken_log] == [r["train_loss"] for r in whole_log]
     assert not (broken / "results").exists()  # --eval-suites "": no final evaluation asked for
+
+
+def test_cutmix_on_xla_compiles_a_fixed_set_of_graphs():
+    """timm's CutMix slices a new box every step, and slice bounds are graph constants: one new XLA
+    compile per step (measured here: 8 compiles in 8 steps). StaticShapeMixup's box is data: after the
+    first step of each branch (mixup, cutmix) nothing compiles again."""
+    import numpy as np
+    import torch_xla
+    import torch_xla.debug.metrics as met
+    from timm.data import Mixup
+
+    from robench.train.static_mixup import StaticShapeMixup
+
+    device = torch_xla.device()
+
+    def compiles_per_step(cls, steps=8, **kw):
+        np.random.seed(0)
+        mixer = cls(num_classes=10, label_smoothing=0.1, **kw)
+        images, labels = torch.rand(4, 3, 16, 16), torch.arange(4)
+        counts = []
+        for _ in range(steps):
+            x, y = mixer(images.to(device), labels.to(device))
+            (x.sum() + y.sum()).cpu()  # runs the step's graph
+            data = met.metric_data("CompileTime")
+            counts.append(data[0] if data else 0)
+        return [b - a for a, b in zip([counts[0]] + counts, counts)]
+
+    assert sum(compiles_per_step(Mixup, mixup_alpha=0.0, cutmix_alpha=1.0)[1:]) >= 5  # the problem, shown
+    assert compiles_per_step(StaticShapeMixup, mixup_alpha=0.0, cutmix_alpha=1.0)[2:] == [0] * 6
+    deit = compiles_per_step(StaticShapeMixup, mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, steps=12)
+    assert sum(deit[1:]) <= 2 and deit[-4:] == [0] * 4  # at most one graph per branch

@@ -136,6 +136,8 @@ def build_parts(net, recipe, config, runtime):
     from timm.scheduler import create_scheduler_v2
     from timm.utils import ModelEmaV3
 
+    from robench.train.static_mixup import StaticShapeMixup
+
     optimizer = create_optimizer_v2(net, opt=recipe.opt, lr=recipe.peak_lr(), weight_decay=recipe.weight_decay,
                                     eps=recipe.opt_eps)
     scheduler, total_epochs = create_scheduler_v2(
@@ -144,9 +146,11 @@ def build_parts(net, recipe, config, runtime):
         step_on_epochs=True)
     mixup = None
     if recipe.uses_mixup:
-        mixup = Mixup(mixup_alpha=recipe.mixup, cutmix_alpha=recipe.cutmix, prob=recipe.mixup_prob,
-                      switch_prob=recipe.mixup_switch_prob, mode=recipe.mixup_mode,
-                      label_smoothing=recipe.smoothing, num_classes=1000)
+        # on XLA the CutMix box must be data of the step's graph, not slice constants (train/static_mixup.py)
+        mix_class = StaticShapeMixup if runtime.device.type == "xla" else Mixup
+        mixup = mix_class(mixup_alpha=recipe.mixup, cutmix_alpha=recipe.cutmix, prob=recipe.mixup_prob,
+                          switch_prob=recipe.mixup_switch_prob, mode=recipe.mixup_mode,
+                          label_smoothing=recipe.smoothing, num_classes=1000)
         loss_fn = SoftTargetCrossEntropy()
     elif recipe.smoothing:
         loss_fn = LabelSmoothingCrossEntropy(smoothing=recipe.smoothing)
