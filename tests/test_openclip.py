@@ -213,3 +213,11 @@ def test_clip_models_with_the_same_preprocessing_share_one_decode(from_file, tmp
     assert len(paths) == 2 and len(decoded) == 6  # 6 images decoded once for both models
     first, second = (read_record(p)["variants"][0] for p in paths)
     assert first["state"] == second["state"]
+
+
+def test_list_models_shows_open_clips_tags_as_specs():
+    result = CliRunner().invoke(cli, ["list", "models", "--source", "openclip", "ViT-B-32/*"])
+    assert result.exit_code == 0, result.output
+    specs = result.output.split()
+    expected = sorted({f"openclip:{a}/{t}" for a, t in open_clip.list_pretrained() if a == "ViT-B-32"})
+    assert specs == expected and "openclip:ViT-B-32/laion2b_s34b_b79k" in specs

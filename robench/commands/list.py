@@ -9,11 +9,18 @@ def command():
 
 @command.command("models")
 @click.argument("pattern", default="*")
-@click.option("--source", type=click.Choice(["timm", "torchvision"]), default="timm", show_default=True)
+@click.option("--source", type=click.Choice(["timm", "torchvision", "openclip"]), default="timm", show_default=True)
 def models(pattern, source):
-    """Model names matching PATTERN (wildcards), including robench's Robust-ResNets."""
+    """Model names matching PATTERN (wildcards), including robench's Robust-ResNets; with --source openclip,
+    the open_clip ARCH/PRETRAINED tags (zero-shot models; PATTERN matches ARCH/PRETRAINED)."""
     import fnmatch
 
+    if source == "openclip":
+        from robench.models.openclip_source import pretrained_specs
+
+        for spec in pretrained_specs(pattern):
+            click.echo(spec)
+        return
     if source == "timm":
         import timm
 

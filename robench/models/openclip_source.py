@@ -57,6 +57,15 @@ def _open_clip():
     return open_clip
 
 
+def pretrained_specs(pattern="*"):
+    """``openclip:ARCH/PRETRAINED`` specs of open_clip's pretrained tags whose ARCH/PRETRAINED matches
+    ``pattern`` (wildcards); listing reads open_clip's table, it downloads nothing."""
+    import fnmatch
+
+    names = [f"{arch}/{tag}" for arch, tag in _open_clip().list_pretrained()]
+    return [f"openclip:{name}" for name in sorted(set(fnmatch.filter(names, pattern)))]
+
+
 class ZeroShotCLIP(torch.nn.Module):
     """An open_clip image tower with a fixed zero-shot head: (N, 3, H, W) -> (N, 1000) logits."""
 
