@@ -32,7 +32,9 @@ def evaluate(models, suites="imagenet", *, data_dir=None, roots=None, root=None,
 
     Data: ``data_dir`` (each suite under its conventional folder), ``roots`` ({suite: path}) or ``root``
     (one suite). ``name``/``data_config`` name and configure a single ``nn.Module``. ``options`` are
-    ``robench.engine.EvalOptions`` fields (batch_size, workers, device, precision, task, ...).
+    ``robench.engine.EvalOptions`` fields (batch_size, workers, device, precision, task, ...;
+    ``nonfinite="wrong"`` counts images with NaN or infinite logits as wrong predictions instead of
+    failing the model, as ``robench eval --nonfinite wrong`` does).
     """
     from robench.datasets.collections import expand_suites
     from robench.datasets.locate import locate

@@ -100,6 +100,17 @@ def markdown_rows(markdown, footnotes=True):
     return rows
 
 
+def measured_sections(markdown):
+    """{model label of a measured row: title of the leaderboard section it stands in}."""
+    sections = {}
+    for part in markdown.split("\n## ")[1:]:
+        title, _, body = part.partition("\n")
+        for line in body.splitlines():
+            if line.startswith("| ") and "measured by robench" in line:
+                sections[line.split("|")[1].strip()] = title
+    return sections
+
+
 def comparable(record, folder=None):
     """A record without what legitimately differs between equivalent runs: time, world size, data
     root and (given ``folder``, the --out folder) the folder named in aggregate notes."""

@@ -17,7 +17,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from engine_support import ORACLE, load
+from engine_support import ORACLE, load, measured_sections
 from robench.datasets import get_suite, synth
 from robench.engine import EvalOptions, evaluate, gpu_decode
 from robench.engine.data import decode_image, make_loader
@@ -243,13 +243,7 @@ def test_asked_to_the_leaderboard_puts_both_decoders_in_one_section_and_names_th
     from robench.errors import RobenchError
     from robench.leaderboard import generate
 
-    entries = tmp_path / "entries"
-    for name in ("cpu", "gpu"):
-        evaluate([f"{name}={ORACLE}"], "imagenet", clean_root, str(entries), options=EvalOptions(**FAST))
-    path = entries / "gpu" / "imagenet.json"
-    record = load(path)
-    record["run"]["decoder"] = "gpu"
-    path.write_text(json.dumps(record))
+    entries, _ = _cpu_and_gpu_decoded_entries(clean_root, tmp_path)
     reported = os.path.join(os.path.dirname(__file__), "data", "leaderboard", "reported.csv")
     out = tmp_path / "board" / "README.md"
     runner = CliRunner()
@@ -258,13 +252,8 @@ def test_asked_to_the_leaderboard_puts_both_decoders_in_one_section_and_names_th
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "Generated with `--same-section decoder`" in text and "nvjpeg" not in text
-    sections = {}  # generated data: both rows in the one section of that departure
-    for part in text.split("\n## ")[1:]:
-        title, _, body = part.partition("\n")
-        for line in body.splitlines():
-            if line.startswith("| ") and "measured by robench" in line:
-                sections.setdefault(title, []).append(line.split("|")[1].strip())
-    assert list(sections.values()) == [["cpu", "gpu [decoder: gpu]"]]
+    sections = measured_sections(text)  # generated data: both rows in the one section of that departure
+    assert set(sections) == {"cpu", "gpu [decoder: gpu]"} and len(set(sections.values())) == 1
     # --check knows the option: without it the file is stale, and the command it suggests has it
     assert runner.invoke(cli, [*args, "--same-section", "decoder", "--check"]).exit_code == 0
     stale = runner.invoke(cli, [*args, "--check"])
@@ -304,31 +293,32 @@ def test_decode_gpu_with_a_cpu_device_is_refused():
         gpu_decode.check_decode("nvjpeg")
 
 
-def test_the_leaderboard_puts_gpu_decoded_records_in_their_own_section(clean_root, tmp_path):
-    from robench.leaderboard import generate, protocol_key
-    from robench.leaderboard.protocol import describe
-
+def _cpu_and_gpu_decoded_entries(clean_root, tmp_path):
+    """entries/{cpu,gpu}/imagenet.json: the oracle twice on the same data, the second record then marked
+    as decoded on the GPU (no CUDA here: only the label differs). Returns (entries, the gpu record)."""
     entries = tmp_path / "entries"
     for name in ("cpu", "gpu"):
         evaluate([f"{name}={ORACLE}"], "imagenet", clean_root, str(entries), options=EvalOptions(**FAST))
     path = entries / "gpu" / "imagenet.json"
     record = load(path)
-    assert protocol_key(record) == protocol_key(load(entries / "cpu" / "imagenet.json"))
     record["run"]["decoder"] = "gpu"
     path.write_text(json.dumps(record))
+    return entries, record
+
+
+def test_the_leaderboard_puts_gpu_decoded_records_in_their_own_section(clean_root, tmp_path):
+    from robench.leaderboard import generate, protocol_key
+    from robench.leaderboard.protocol import describe
+
+    entries, record = _cpu_and_gpu_decoded_entries(clean_root, tmp_path)
     key = protocol_key(record)
     assert ("decoder", "gpu") in key
     assert "JPEGs decoded on the GPU (nvjpeg), pixels differ slightly from the CPU decoder" in describe(key)
     del record["run"]["decoder"]  # records from before --decode were decoded on the CPU
-    assert ("decoder", "gpu") not in protocol_key(record)
+    assert protocol_key(record) == protocol_key(load(entries / "cpu" / "imagenet.json"))
     board = generate(str(entries), os.path.join(os.path.dirname(__file__), "data", "leaderboard", "reported.csv"),
                      str(tmp_path / "README.md"))
-    sections = {}
-    for part in board.markdown.split("\n## ")[1:]:
-        title, _, body = part.partition("\n")
-        for line in body.splitlines():
-            if line.startswith("| ") and "measured by robench" in line:
-                sections[line.split("|")[1].strip()] = title
+    sections = measured_sections(board.markdown)
     assert set(sections) == {"cpu", "gpu"} and sections["cpu"] != sections["gpu"]
     assert "JPEGs decoded on the GPU (nvjpeg)" in sections["gpu"] and "GPU" not in sections["cpu"]
 

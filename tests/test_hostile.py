@@ -209,6 +209,33 @@ def test_absurd_input_sizes_are_refused(val, tmp_path):
     assert result.exit_code == 2 and "16<=x<=1024" in result.output
 
 
+def test_batches_that_cannot_fit_in_memory_are_refused_before_any_image_is_decoded(val, tmp_path):
+    """200,000 images of 1024 px per batch: 2.3 TiB per batch, more than any host has."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["eval", "-m", ORACLE, "-r", str(val), "-o", str(out), "--input-size", "1024",
+                                      "-b", "200000", "-j", "2", "--threads", "1", "--no-progress"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "the input batches alone would need" in line and "per batch of 200000 at 1024 px x 6 in flight: " \
+        "2 workers x 2 prefetched + 1 forward pass(es) + 1" in line and "lower --batch-size" in line
+    assert not list(out.rglob("*.json"))  # nothing was computed, so nothing was written
+
+
+def test_the_batch_memory_estimate_counts_every_batch_in_flight(monkeypatch):
+    from robench.engine.memory import MemoryEstimateError, batch_bytes, check_batch_memory, host_estimate
+
+    assert batch_bytes(64, (3, 224, 224)) == 64 * 3 * 224 * 224 * 4 == batch_bytes(64, 224)
+    # 8 workers x 2 prefetched + 4 threads + 1 = 21 batches; the largest input size of the run counts
+    assert host_estimate(64, [(3, 160, 160), (3, 224, 224)], 8, 4) == 21 * batch_bytes(64, 224)
+    need = host_estimate(64, [224], 8, 4)
+    check_batch_memory(64, [224], 8, 4, device=torch.device("cpu"), available=need)  # fits exactly: fine
+    with pytest.raises(MemoryEstimateError, match=r"more than the 0\.\d GiB available"):
+        check_batch_memory(64, [224], 8, 4, device=torch.device("cpu"), available=need - 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # torchrun ranks on one host share its memory
+    with pytest.raises(MemoryEstimateError, match="x 8 ranks on this host"):
+        check_batch_memory(64, [224], 8, 4, device=torch.device("cpu"), available=need * 7)
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -4000.0, 140.0])
 def test_the_leaderboard_refuses_impossible_numbers(tmp_path, value):
     import json

@@ -32,6 +32,11 @@ from robench.commands.common import echo_table, parse_list, parse_task
 @click.option("--decode", default="cpu", show_default=True, type=click.Choice(["cpu", "gpu"]),
               help="Where JPEGs are decoded: cpu (PIL in the workers) or gpu (nvjpeg on the CUDA device; the "
                    "workers only read files). GPU-decoded pixels differ slightly: such records rank apart.")
+@click.option("--nonfinite", default="error", show_default=True, type=click.Choice(["error", "wrong"]),
+              help="NaN or infinite logits: error (the model fails, the others finish) or wrong (each such image "
+                   "counts as a wrong prediction: its row becomes logits 0 with -100 at its class, so top-1/top-5 "
+                   "wrong, NLL ~100 + ln(classes - 1), confidence 1/(classes - 1); counted per variant and in "
+                   "total in the record, one warning line per variant; a non-zero count ranks apart).")
 @click.option("--task", "--shard", "task", metavar="i/N",
               help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
                    "(merge them with robench merge). --shard is the old name.")
@@ -74,6 +79,8 @@ def command(ctx, **flags):
     from robench.engine.gpu_decode import check_decode
 
     check_decode(config["decode"], config["device"])  # --decode gpu without CUDA: one line, before any work
+    if config["nonfinite"] not in ("error", "wrong"):  # a --config file's value is not checked by click
+        raise click.UsageError(f"nonfinite must be error or wrong, not {config['nonfinite']!r}")
     names, optional = expand_suites(config["suites"] or ("imagenet",))
     located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
                      select=parse_list(config["select"]), skip_missing=config["skip_missing"],
@@ -90,7 +97,7 @@ def command(ctx, **flags):
                           save_predictions=config["save_predictions"], progress_every=config["progress_every"],
                           progress=not config["no_progress"], config=stored(config),
                           dist_timeout=config["dist_timeout"], decode=config["decode"],
-                          verify=config["verify"])
+                          verify=config["verify"], nonfinite=config["nonfinite"])
     paths = evaluate_suites(loaded, located, config["out"], options=options)
     for path in paths:
         print_summary(read_record(path), path)
@@ -140,4 +147,4 @@ def print_summary(record, path):
         echo_table(rows, ["variant", "images", *[x.header or x.name for x in values]])
     for key, value in (record.get("aggregates") or {}).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            click.echo(f"{key}: {value:.2f}")
+            click.echo(f"{key}: {value}" if isinstance(value, int) else f"{key}: {value:.2f}")  # a count: as is

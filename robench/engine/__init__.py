@@ -27,7 +27,9 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     ``variants``: the suite's variants when already scanned. Writes one record per model to
     ``out_dir/<model>/<suite>.json`` (rank 0 only) and returns their paths. A model whose forward pass
     fails (raises, or returns anything but finite (N, 1000) logits) gets ``model.failure`` set, no cells
-    and no record; the others finish.
+    and no record; the others finish. With ``options.nonfinite == "wrong"`` NaN or infinite logits do
+    not fail the model: each such image counts as a wrong prediction (``engine.scoring``), is counted
+    per variant in the record and named in one warning line per model and variant on stderr.
     """
     from robench.datasets import get_suite
     from robench.engine.plan import ModelPlan
@@ -36,7 +38,7 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
     options = options or EvalOptions()
     suite = get_suite(suite) if isinstance(suite, str) else suite
     variants = variants if variants is not None else suite.variants(root, select)
-    plans = [ModelPlan(m, suite, out_dir, options.precision, decoder=options.decode)
+    plans = [ModelPlan(m, suite, out_dir, options.precision, decoder=options.decode, nonfinite=options.nonfinite)
              for m in _loaded(models) if m.failure is None]
     if not plans:
         return []

@@ -154,7 +154,8 @@ class GroupRun:
             version = x._version
             try:
                 with _no_autograd(self.runtime.device), autocast:
-                    out.append(checked_logits(plan.forward(x.contiguous(memory_format=layout)), len(batch.indices)))
+                    out.append(checked_logits(plan.forward(x.contiguous(memory_format=layout)), len(batch.indices),
+                                              allow_nonfinite=self.options.nonfinite == "wrong"))
             except Exception as e:  # any error of the model's own code: that model fails, the others go on
                 out.append(failed_call(e))
             if x._version != version:

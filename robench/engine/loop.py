@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from robench.engine import cell_files
 from robench.engine.group import GroupRun
+from robench.engine.memory import check_batch_memory
 from robench.engine.predictions import PredictionRows, write_rows
 from robench.engine.ranges import contiguous_slice
 from robench.engine.runners import Runners
@@ -39,6 +40,7 @@ class EvalOptions:
     verify: bool = False  # fingerprint the data by content (reads it all once more)
     dist_timeout: float = None  # seconds a collective waits for the other ranks (None: ROBENCH_DIST_TIMEOUT or 1800)
     decode: str = "cpu"  # cpu | gpu: where JPEGs are decoded (gpu: nvjpeg in the main process, engine/gpu_decode.py)
+    nonfinite: str = "error"  # error | wrong: NaN/inf logits fail the model, or count as wrong predictions (scoring.py)
 
 
 @dataclass
@@ -95,10 +97,13 @@ def run_cells(plans, suite, variants, options, runtime=None):
         work.rank_slice = (work.start + a, work.start + b)
         key = pixel_key(members[0].model.data_config, variant.resize)
         runs.append(GroupRun(variant, key, members, work, options, runtime))
-    scorer = Scorer(suite.label_subset)
+    scorer = Scorer(suite.label_subset, options.nonfinite)
     bar = _progress(runs, options.progress and runtime.is_main, runtime.world)
     runners = Runners(runtime.device, options.threads, options.compile)
     try:
+        if runs:  # before the first image is decoded: inputs that cannot fit are one line, not an OOM kill
+            check_batch_memory(options.batch_size, [dict(r.key)["input_size"] for r in runs],
+                               0 if options.decode == "gpu" else options.workers, runners.count, runtime.device)
         for work, run in zip(todo, runs):
             bar.set_description(run.variant.name)
             run.run(scorer, bar, runners)

@@ -69,6 +69,9 @@ def merge_partials(model_dir, suite_name, partials):
     first.created, first.run, first.variants = now(), {**first.run, "task": None}, entries
     first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
     notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
+    if first.aggregates.get("nonfinite"):
+        notes.append(f"{first.aggregates['nonfinite']} image(s) had NaN or infinite logits and were counted as "
+                     "wrong predictions (--nonfinite wrong)")
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
 
 
@@ -100,7 +103,8 @@ def _check_agree(records, paths):
     first = records[0]
     checks = (("protocol_hash", lambda r: r.protocol_hash, "a different protocol (model, weights, "
                "preprocessing or precision)"),
-              ("metric set", lambda r: r.metric_set.get("id"), "another version of robench's metrics"),
+              ("metric set", lambda r: r.metric_set.get("id"), "another version of robench's metrics or "
+               "another --nonfinite"),
               ("data fingerprint", lambda r: r.suite.get("fingerprint"), "different data"),
               ("variants", lambda r: [v.name for v in r.variants], "a different --select"))
     for label, get, meaning in checks:

@@ -3,7 +3,9 @@ other models of a run their work.
 
 A forward pass that raises, or returns something other than one finite row of 1000 logits per image,
 becomes a ``ModelFailure`` with the reason; the engine then leaves that model out of the rest of the
-run (its cells and records are not written) and finishes the others.
+run (its cells and records are not written) and finishes the others. With ``--nonfinite wrong``
+NaN and infinite logits are let through (the shape is still checked): the scorer counts such an
+image as a wrong prediction (``robench.engine.scoring``).
 """
 from dataclasses import dataclass
 
@@ -15,8 +17,9 @@ class ModelFailure:
     reason: str
 
 
-def checked_logits(output, n_images):
-    """``output`` if it is an (n_images, 1000) tensor of finite numbers, else a ModelFailure saying why."""
+def checked_logits(output, n_images, allow_nonfinite=False):
+    """``output`` if it is an (n_images, 1000) tensor of finite numbers (any numbers with
+    ``allow_nonfinite``), else a ModelFailure saying why."""
     import torch
 
     if not isinstance(output, torch.Tensor):
@@ -30,9 +33,10 @@ def checked_logits(output, n_images):
     if output.shape[1] != N_CLASSES:
         return ModelFailure(f"forward returned {output.shape[1]} classes; robench suites score the {N_CLASSES} "
                             "ImageNet-1k classes (labels are 1k indices in sorted-wnid order)")
-    bad = (~torch.isfinite(output.detach())).sum().item()
+    bad = 0 if allow_nonfinite else (~torch.isfinite(output.detach())).sum().item()
     if bad:
-        return ModelFailure(f"non-finite logits: {bad} of {output.numel()} values are NaN or infinite")
+        return ModelFailure(f"non-finite logits: {bad} of {output.numel()} values are NaN or infinite "
+                            "(--nonfinite wrong counts such images as wrong predictions)")
     return output
 
 

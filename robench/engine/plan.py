@@ -4,7 +4,9 @@ The protocol hash covers what decides the numbers (model, weights, preprocessing
 precision, and the JPEG decoder when it is the GPU's: CPU-decoded cells keep the hash they always
 had); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
 it, so a cell computed one way is reused by a run configured another way. The metric set is kept
-apart: adding a metric recomputes cells without changing the protocol.
+apart: adding a metric recomputes cells without changing the protocol. ``--nonfinite wrong`` adds the
+``nonfinite`` metric to the set (so its cells are never mixed with a default run's, and the count
+travels with the metric state); the protocol is the same, and the leaderboard looks at the count.
 """
 import torch
 
@@ -13,14 +15,20 @@ from robench.results import stable_hash
 
 
 class ModelPlan:
-    def __init__(self, model, suite, out_dir, precision="fp32", metric_set=None, decoder="cpu"):
+    def __init__(self, model, suite, out_dir, precision="fp32", metric_set=None, decoder="cpu", nonfinite="error"):
         from robench.engine.gpu_decode import check_decode
+        from robench.engine.scoring import NONFINITE
+        from robench.errors import RobenchError
         from robench.metrics.base import MetricSet
 
         check_decode(decoder)  # --decode gpu without CUDA: one line, before any work
+        if nonfinite not in NONFINITE:
+            raise RobenchError(f"nonfinite must be one of {', '.join(NONFINITE)}, not {nonfinite!r}")
 
         self.model, self.suite, self.out_dir = model, suite, out_dir
         self.metric_set = metric_set or MetricSet(suite.metrics, suite)
+        if nonfinite == "wrong" and "nonfinite" not in self.metric_set.names:
+            self.metric_set = MetricSet(self.metric_set.names + ["nonfinite"])
         self.module = model.module
         self.forward = self.module
         describe = model.describe()

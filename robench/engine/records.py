@@ -54,14 +54,40 @@ def as_released_preprocessing(model, stored):
     return {"crop": False, "stored_size": stored, "model_input_size": size, "resized": resized, "note": note}
 
 
+def nonfinite_total(entries):
+    """The images of ``entries`` (VariantResults) scored as wrong for non-finite logits (the
+    ``nonfinite`` metric, ``--nonfinite wrong``); None when the run did not count them."""
+    counts = [e.metrics.get("nonfinite") for e in entries if "nonfinite" in (e.metrics or {})]
+    return sum(int(c or 0) for c in counts) if counts else None
+
+
+def warn_nonfinite(model_name, entries):
+    """One line on stderr per variant with images whose logits were non-finite (``--nonfinite wrong``)."""
+    import sys
+
+    for entry in entries:
+        count = (entry.metrics or {}).get("nonfinite")
+        if count:
+            sys.stderr.write(f"robench: warning: model {model_name} on {entry.name}: {count} of {entry.n_seen} "
+                             "image(s) had NaN or infinite logits and were counted as wrong predictions "
+                             "(--nonfinite wrong)\n")
+
+
 def suite_aggregates(suite, model, suite_info, entries):
-    """The suite's aggregates of one record, plus the account of the no-resize rule where it applies."""
+    """The suite's aggregates of one record, plus the account of the no-resize rule where it applies,
+    and (``--nonfinite wrong``) the total of images counted as wrong for non-finite logits."""
     aggregates = dict(suite.aggregates([e.to_json() for e in entries]))
     if not suite.resize:
         aggregates["preprocessing"] = as_released_preprocessing(model, suite_info.get("stored_size"))
         aggregates.setdefault("definitions", {})["preprocessing"] = (
             "how the stored images reached the model: no crop; resized only when the model's input size "
             "differs (then not the benchmark)")
+    total = nonfinite_total(entries)
+    if total is not None:
+        aggregates["nonfinite"] = total
+        aggregates.setdefault("definitions", {})["nonfinite"] = (
+            "images over all variants whose logits held NaN or infinite values, scored as wrong predictions "
+            "(robench eval --nonfinite wrong; per variant: metrics.nonfinite)")
     return aggregates
 
 
@@ -78,6 +104,7 @@ def write_plan_record(plan, variants, root, options, runtime):
         entries.append(variant_result(variant.name, variant.info, stop - start, variant.n_official, state,
                                       cell["skipped"]))
         parts.append(cell_files.predictions_part(path))
+    warn_nonfinite(plan.model.name, entries)
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
                 "batch_size": options.batch_size, "task": list(options.task) if options.task else None,

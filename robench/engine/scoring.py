@@ -4,6 +4,16 @@ Suites over a 200-class subset (ImageNet-R, ImageNet-A) are scored on those clas
 logits are restricted to the subset's columns (in sorted-wnid order) before argmax and softmax,
 so a model that puts its maximum on a class outside the subset is still scored among the 200.
 Predictions name classes by their 1k index in either case.
+
+With ``--nonfinite wrong`` an image whose 1000-way logit row holds a NaN or an infinity is scored as a
+wrong prediction by every metric: ``counted_wrong`` replaces its row by logits 0 with
+``WRONG_TARGET_LOGIT`` (-100) at the image's class, before the subset restriction, so the class is the
+lowest of the row: top-1 and top-5 (and the 1000-way top-1) are wrong, the class gets probability
+about e^-100 / (classes - 1) (NLL about 100 + ln(classes - 1) nats: 106.9 over 1000 classes, 105.3
+over 200), and the prediction's confidence is 1 / (classes - 1), in the lowest calibration bin. The
+``nonfinite`` metric counts these rows (the metrics see them in ``Scores.nonfinite``); the predictions
+file shows the replacement row (its ``label_prob`` is 0). By default (``error``) such logits never
+get here: the model fails (``model_output.checked_logits``).
 """
 import torch
 
@@ -11,10 +21,32 @@ from robench.errors import RobenchError
 from robench.labels import subset_indices
 
 TOP_K = 5
+NONFINITE = ("error", "wrong")  # --nonfinite: what non-finite logits are
+WRONG_TARGET_LOGIT = -100.0  # the image's class in the row that replaces a non-finite one (others: 0)
+
+
+def nonfinite_rows(logits):
+    """Bool per row: the row holds a NaN or an infinite value."""
+    return ~torch.isfinite(logits).all(dim=1)
+
+
+def counted_wrong(logits, labels, rows):
+    """``logits`` (N x 1000) with the ``rows`` (bool per row) replaced by a wrong prediction: 0 for every
+    class, ``WRONG_TARGET_LOGIT`` for the row's class (``labels``: 1k indices)."""
+    if not rows.any():
+        return logits
+    out = logits.clone()
+    out[rows] = 0.0
+    where = rows.nonzero()[:, 0]
+    out[where, labels[where]] = WRONG_TARGET_LOGIT
+    return out
 
 
 class Scorer:
-    def __init__(self, label_subset=None):
+    def __init__(self, label_subset=None, nonfinite="error"):
+        if nonfinite not in NONFINITE:
+            raise RobenchError(f"nonfinite must be one of {', '.join(NONFINITE)}, not {nonfinite!r}")
+        self.nonfinite = nonfinite
         self.columns = None
         if label_subset:
             cols = subset_indices(label_subset)
@@ -31,13 +63,19 @@ class Scorer:
                 f"the model outputs {logits.shape[1]} classes; robench suites score the 1000 "
                 "ImageNet-1k classes (labels are 1k indices in sorted-wnid order)")
         labels = full_labels = labels.cpu()
+        bad = nonfinite_rows(logits)
+        if bad.any():
+            if self.nonfinite != "wrong":
+                raise RobenchError(f"non-finite logits in {int(bad.sum())} row(s) (--nonfinite wrong counts such "
+                                   "images as wrong predictions)")
+            logits = counted_wrong(logits, labels, bad)
         full_logits = logits
         if self.columns is not None:
             logits = logits[:, self.columns]
             labels = self.position[labels]
             if (labels < 0).any():
                 raise RobenchError("an image's class is outside this suite's 200-class subset")
-        metrics.update(logits, labels, full_logits=full_logits, full_target=full_labels, keys=keys)
+        metrics.update(logits, labels, full_logits=full_logits, full_target=full_labels, keys=keys, nonfinite=bad)
         return self._top_k(logits, labels) if predictions else None
 
     def _top_k(self, logits, positions):

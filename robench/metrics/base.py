@@ -25,6 +25,7 @@ METRICS.register("nll", "robench.metrics.nll:NegativeLogLikelihood")
 METRICS.register("calibration", "robench.metrics.calibration:ExpectedCalibrationError")
 METRICS.register("cue_conflict", "robench.metrics.cue_conflict:CueConflict")
 METRICS.register("top1_all_classes", "robench.metrics.top1_all_classes:Top1AllClasses")
+METRICS.register("nonfinite", "robench.metrics.nonfinite:NonFinite")  # only with --nonfinite wrong
 
 GRID = 2.0 ** 24  # sums of multiples of 2**-24 are exact in float64 below 2**29 (e.g. 50k images x NLL 10^4)
 
@@ -81,13 +82,18 @@ class Scores:
     them, with the softmax and top-k computed once for all metrics. ``full_logits``/``full_target`` are
     the model's 1000-way logits and the 1k labels (the same tensors unless the suite scores a class
     subset), and ``keys`` the samples' names in their data set (e.g. 'airplane/airplane1-bicycle2.png'),
-    for metrics that read something from them."""
+    for metrics that read something from them. ``nonfinite`` (bool per sample, all False unless given)
+    marks the rows the model returned with NaN or infinite logits, which the engine replaced by a wrong
+    prediction (``--nonfinite wrong``, ``robench.engine.scoring.counted_wrong``): the logits every metric
+    sees are finite, and a metric with a better rule for such rows than the replacement can read it."""
 
-    def __init__(self, logits, target, full_logits=None, full_target=None, keys=None):
+    def __init__(self, logits, target, full_logits=None, full_target=None, keys=None, nonfinite=None):
         self.logits, self.target = logits.detach().float().cpu(), target.detach().long().cpu()
         self.full_logits = self.logits if full_logits is None else full_logits.detach().float().cpu()
         self.full_target = self.target if full_target is None else full_target.detach().long().cpu()
         self.keys = list(keys) if keys is not None else None
+        self.nonfinite = torch.zeros(self.target.shape[0], dtype=torch.bool) if nonfinite is None \
+            else torch.as_tensor(nonfinite, dtype=torch.bool).cpu()
 
     @cached_property
     def log_probs(self):
@@ -165,7 +171,7 @@ class MetricState:
     @torch.no_grad()
     def update(self, logits, target, **context):
         """Adds one batch; ``target`` holds class positions in ``logits``' columns; ``context``: the
-        other fields of ``Scores`` (full_logits, full_target, keys)."""
+        other fields of ``Scores`` (full_logits, full_target, keys, nonfinite)."""
         scores = Scores(logits, target, **context)
         self.state["n"] += scores.target.numel()
         for metric in self.set.metrics:

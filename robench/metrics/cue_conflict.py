@@ -26,6 +26,10 @@ The metric ``cue_conflict`` (class ``CueConflict``, built on first use because r
 base imports torch) keeps two small count tables, so shards, ranks and resumed runs merge by a sum:
 ``cue_decisions`` (16 x 16: shape category x 16-way decision, every image) and ``cue_conflict``
 (16 x 3: per shape category, over the conflict images: images, shape decisions, texture decisions).
+
+An image whose logits were NaN or infinite (scored as wrong with ``robench eval --nonfinite wrong``)
+is decided as neither its shape nor its texture: the first category, in sorted order, that is
+neither (``neither``). It counts against 16-way top-1 and for neither fraction of the shape bias.
 """
 import os
 from dataclasses import dataclass
@@ -160,6 +164,15 @@ def decide(full_logits):
     return category_probabilities(full_logits).argmax(dim=1)
 
 
+def neither(shape, texture):
+    """Per image, the first category position (in ``CATEGORIES``) that is neither ``shape`` nor
+    ``texture`` (long tensors of positions): the decision of an image whose logits were non-finite."""
+    out = shape.new_zeros(shape.shape)
+    for _ in range(2):  # 0, else 1, else 2: two categories can be taken
+        out = out + ((out == shape) | (out == texture)).long()
+    return out
+
+
 def _parse_keys(keys):
     """(shape positions, texture positions) of a batch's sample keys; an unreadable name is an error."""
     from robench.errors import RobenchError
@@ -219,6 +232,9 @@ def _metric_class():
                 from robench.errors import RobenchError
 
                 raise RobenchError(f"metric 'cue_conflict': {decision.numel()} logits rows for {shape.numel()} names")
+            nonfinite = getattr(scores, "nonfinite", None)
+            if nonfinite is not None and nonfinite.any():  # --nonfinite wrong: neither shape nor texture
+                decision = torch.where(nonfinite, neither(shape, texture), decision)
             k = N_CATEGORIES
             state["cue_decisions"] += torch.bincount(shape * k + decision, minlength=k * k).reshape(k, k).double()
             conflict = shape != texture
