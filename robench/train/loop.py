@@ -44,7 +44,7 @@ class StepParts:
 
 def train_step(parts, images, labels, loss_sum=None):
     """One optimiser step on a batch; returns the loss (a detached 0-d tensor on the device).
-    ``loss_sum``: a 0-d tensor on the device the loss is added to (inside the step's XLA graph)."""
+    ``loss_sum``: a one-element tensor on the device the loss is added to (inside the step's XLA graph)."""
     images = images.to(parts.device, non_blocking=True)
     targets = labels.to(parts.device, non_blocking=True)
     if parts.mixup is not None:
@@ -80,10 +80,12 @@ def train_one_epoch(parts, loader, runtime, *, epoch, epochs, progress=True):
     from tqdm import tqdm
 
     parts.model.train()
-    # float64 where the device has it; XLA (TPUs) sums in float32. Made on the host and moved, so
-    # it is device data from the first step on and every step traces the same graph.
-    total = torch.zeros((), dtype=torch.float32 if parts.xla else torch.float64).to(parts.device)
+    # float64 where the device has it; XLA (TPUs) sums in float32. One element, not a 0-d tensor:
+    # torch_xla turns a 0-d tensor holding 0 or 1 into a constant of the graph, which made the first
+    # step of every epoch after the first a graph of its own (one more compile per run).
+    total = torch.zeros(1, dtype=torch.float32 if parts.xla else torch.float64).to(parts.device)
     steps, start = 0, time.perf_counter()
+    compiled_before = xla_compile_count() if parts.xla else None
     global_batch = loader.batch_size * runtime.world
     bar = tqdm(total=len(loader) * global_batch, unit="img", desc=f"epoch {epoch + 1}/{epochs}",
                disable=not (progress and runtime.is_main), dynamic_ncols=True, leave=False)
@@ -106,5 +108,20 @@ def train_one_epoch(parts, loader, runtime, *, epoch, epochs, progress=True):
     sums = runtime.all_reduce_sum(torch.tensor([local, steps], dtype=torch.float64))
     loss_mean = sums[0].item() / max(sums[1].item(), 1)
     images = int(sums[1].item()) * loader.batch_size
-    return {"train_loss": loss_mean, "images": images, "train_seconds": seconds,
-            "images_per_s": images / seconds if seconds > 0 else None}
+    stats = {"train_loss": loss_mean, "images": images, "train_seconds": seconds,
+             "images_per_s": images / seconds if seconds > 0 else None}
+    if parts.xla:  # graphs compiled during the epoch's steps: 0 once every step's graph is cached
+        stats["xla_compiles"] = xla_compile_count() - compiled_before
+    return stats
+
+
+def xla_compile_count():
+    """XLA graphs this process has compiled so far (torch_xla's CompileTime metric).
+
+    Why: on a TPU a step whose graph changes (a new shape, a Python value baked into the graph)
+    compiles again, which costs far more than the step; the per-epoch count in ``log.jsonl`` is how a
+    user (and tests/test_xla_train.py) sees that the steps settled on a fixed set of graphs."""
+    import torch_xla.debug.metrics as met
+
+    data = met.metric_data("CompileTime")
+    return int(data[0]) if data else 0

@@ -357,4 +357,6 @@ def _summary(line, total_epochs):
         text += f"  val top-1 {line['val_top1']:.2f} top-5 {line['val_top5']:.2f} ({line['val_images']} images)"
     if "ema_val_top1" in line:
         text += f"  EMA top-1 {line['ema_val_top1']:.2f}"
+    if "xla_compiles" in line:
+        text += f"  {line['xla_compiles']} XLA compile(s)"
     return text
