@@ -1,8 +1,11 @@
 """Shared fixtures. Data is generated in the real on-disk layouts (stand-ins for ImageNet, which
 cannot be downloaded here); see robench.datasets.synth for how classes are encoded in colour."""
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# caches robench writes (zero-shot heads) go to a folder of this test session, never the user's ~/.cache
+os.environ.setdefault("ROBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="robench-test-cache-"))
 
 import pytest  # noqa: E402
 

@@ -221,3 +221,48 @@ def test_list_models_shows_open_clips_tags_as_specs():
     specs = result.output.split()
     expected = sorted({f"openclip:{a}/{t}" for a, t in open_clip.list_pretrained() if a == "ViT-B-32"})
     assert specs == expected and "openclip:ViT-B-32/laion2b_s34b_b79k" in specs
+
+
+def test_the_zero_shot_head_is_built_once_per_weights_and_checked_when_read(tiny, from_file, tmp_path, monkeypatch,
+                                                                             capfd):
+    """Building the head is the slow part of loading a CLIP model (80,000 prompts through the text tower)."""
+    from robench.models import zero_shot_cache
+
+    _, path, _ = from_file
+    monkeypatch.setenv("ROBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    spec = f"openclip:{tiny}@{path}"
+    first = load_model(spec).module.classifier
+    (cached,) = (tmp_path / "cache" / "zero-shot").glob("*.pt")
+    assert "built in" in capfd.readouterr().err
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the head was built again")
+
+    monkeypatch.setattr(openclip_source, "zero_shot_classifier", no_build)
+    assert torch.equal(load_model(spec).module.classifier, first)
+    assert "read from the cache" in capfd.readouterr().err
+
+    # a damaged entry is named, rebuilt and replaced; a head of other weights is never read for these
+    monkeypatch.undo()
+    monkeypatch.setenv("ROBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    for damage in (b"not a torch file", None):
+        if damage is None:
+            torch.save({"key": cached.stem, "classifier": first * 2}, cached)  # right key, not unit columns
+        else:
+            cached.write_bytes(damage)
+        assert torch.equal(load_model(spec).module.classifier, first)
+        err = capfd.readouterr().err
+        assert "is not usable" in err and "building it again" in err
+    assert zero_shot_cache._read(str(cached), "another key", 1000)[1] == "it was written for another model or head"
+
+    # random weights are built every time; ROBENCH_CACHE_DIR=off caches nothing
+    load_model(f"openclip:{tiny}@random")
+    torch.manual_seed(1)
+    other = tmp_path / "other.bin"
+    torch.save(open_clip.create_model(tiny).state_dict(), other)
+    monkeypatch.setenv("ROBENCH_CACHE_DIR", "off")
+    load_model(f"openclip:{tiny}@{other}")
+    assert len(list((tmp_path / "cache" / "zero-shot").glob("*.pt"))) == 1
+    monkeypatch.setenv("ROBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    load_model(f"openclip:{tiny}@{other}")  # other weights: their own entry
+    assert len(list((tmp_path / "cache" / "zero-shot").glob("*.pt"))) == 2

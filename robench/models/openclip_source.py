@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from robench.errors import ModelSpecError
+from robench.fileio import sha256_file
 from robench.registry import close_names
 
 SOURCE = "openclip"
@@ -156,8 +157,6 @@ def build(parsed):
         weights_file = parsed.weights
         if not os.path.isfile(weights_file):
             raise ModelSpecError(f"weights file {weights_file} does not exist (spec '{parsed.text}')")
-        from robench.fileio import sha256_file
-
         sha = sha256_file(weights_file)
     quick_gelu = bool(tag_cfg.get("quick_gelu", False))
     if tag and quick_gelu != bool(open_clip.get_model_config(arch).get("quick_gelu", False)):
@@ -181,15 +180,28 @@ def build(parsed):
     model.eval()
     preprocess = model_preprocess(open_clip, model, tag_cfg)
     config = data_config(preprocess)
-    classifier = zero_shot_classifier(model, tokenizer)
+    head = describe_head(open_clip)
+    classifier = _head(model, tokenizer, arch, sha or (sha256_file(weights_file) if weights_file else None),
+                       head, getattr(open_clip, "__version__", None), parsed.text)
     module = ZeroShotCLIP(model.visual, classifier)
     info = {"source": SOURCE, "open_clip_version": getattr(open_clip, "__version__", None), "architecture": arch,
-            "pretrained": tag, "weights_file": weights_file, "zero_shot": describe_head(open_clip),
+            "pretrained": tag, "weights_file": weights_file, "zero_shot": head,
             "open_clip_preprocess": {k: (list(v) if isinstance(v, tuple) else v) for k, v in preprocess.items()}}
     if config["crop_mode"] == "border":
         info["preprocess_note"] = ("open_clip resize_mode 'longest' evaluated as timm crop_mode 'border': the "
                                    "padding is the mean colour, not open_clip's fill_color")
     return module, config, sha, info
+
+
+def _head(model, tokenizer, arch, weights_sha256, head, version, label):
+    """The zero-shot head: from the disk cache when these weights' head was built before
+    (``zero_shot_cache``); random weights are built every time."""
+    build = lambda: zero_shot_classifier(model, tokenizer)  # noqa: E731
+    if weights_sha256 is None:
+        return build()
+    from robench.models.zero_shot_cache import cached_head, head_key
+
+    return cached_head(head_key(arch, weights_sha256, head, version), build, head["n_classes"], label)
 
 
 def model_preprocess(open_clip, model, tag_cfg=None):
