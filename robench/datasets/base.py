@@ -204,6 +204,16 @@ class Variant:
     resize: bool = True  # False: images are used as released, at ``stored_size`` (ImageNet-C, Stylized)
     stored_size: Optional[int] = None  # side of the released images when resize is False
     data_origin: str = "released"  # or "generated": made by robench (its marker file), not the released data
+    _content: Optional[str] = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self):
         return len(self.source)
+
+    def fingerprint(self, verify=False):
+        """The data's fingerprint: names, sizes and times (cheap), or with ``verify`` the content, read
+        once per Variant (a run asks for it for every model group and again for the record)."""
+        if not verify:
+            return self.source.fingerprint()
+        if self._content is None:
+            self._content = content_fingerprint(self.source)
+        return self._content

@@ -56,14 +56,8 @@ class WorkItem:
 
 
 def data_fingerprint(variant, options):
-    """The variant's data fingerprint: names, sizes and times, or (``--verify``) content; computed once."""
-    if not options.verify:
-        return variant.source.fingerprint()
-    if getattr(variant, "_content_fingerprint", None) is None:
-        from robench.datasets.base import content_fingerprint
-
-        variant._content_fingerprint = content_fingerprint(variant.source)
-    return variant._content_fingerprint
+    """The variant's data fingerprint under ``options`` (``--verify``: by content)."""
+    return variant.fingerprint(options.verify)
 
 
 def pending_work(plans, variants, options):
