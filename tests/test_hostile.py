@@ -383,6 +383,50 @@ def test_a_stopped_rank_fails_the_others_with_one_line_after_the_timeout():
     assert "Finished cells are kept" in line
 
 
+class StallsOnRankOne(torch.nn.Module):
+    """The colour oracle, except that on torchrun rank 1 its forward pass hangs (a stuck file system, a
+    dead GPU): rank 0 finishes its slice and waits for rank 1 in the all-reduce."""
+
+    def __init__(self):
+        super().__init__()
+        from robench.models.oracle import ColourOracle
+
+        self.oracle = ColourOracle()
+
+    def forward(self, x):
+        if os.environ.get("RANK") == "1":
+            import time
+
+            time.sleep(120)
+        return self.oracle(x)
+
+
+def stalls_on_rank_one():
+    return StallsOnRankOne()
+
+
+@pytest.mark.multiprocess
+def test_robench_eval_under_torchrun_with_a_stuck_rank_ends_with_one_line_and_exit_2(val, tmp_path):
+    """What a user sees: rank 0 gives up after --dist-timeout with one line and exit code 2 (not a gloo
+    abort, signal 6, which a normal interpreter exit after a timed-out collective gave)."""
+    import subprocess
+
+    from engine_support import env, robench_cmd
+
+    args = ["eval", "-m", "stuck=test_hostile:stalls_on_rank_one", "-r", str(val), "-o", str(tmp_path / "o"),
+            "-b", "4", "-j", "0", "--no-progress", "--dist-timeout", "6"]
+    done = subprocess.run(robench_cmd(args, nproc=2), env=env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode != 0
+    import re
+
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("Error: rank 0 of 2: ")]
+    assert "failed waiting for the other ranks" in line and "Finished cells are kept" in line
+    assert "terminate called" not in done.stderr  # torchrun's own traceback (ChildFailedError) comes after the line
+    assert "Traceback" not in done.stderr.split("Error: rank 0 of 2: ")[0]
+    # torchrun's report: rank 0 (the root cause) ended with code 2, rank 1 was stopped by torchrun
+    assert re.search(r"rank\s*: 0 \(local_rank: 0\)\s*exitcode\s*: 2 ", done.stderr), done.stderr[-3000:]
+
+
 def test_a_training_checkpoint_is_identified_by_its_weights_not_its_bytes(tmp_path):
     """A resumed run's checkpoint differs in epoch and optimizer state, not in weights: same model."""
     import timm
