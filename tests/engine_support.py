@@ -3,6 +3,7 @@ models for tests (a colour oracle that is slow on purpose and logs what it evalu
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -66,6 +67,21 @@ def run(args, nproc=None, timeout=240, **extra_env):
                           timeout=timeout, cwd=REPO)
     assert done.returncode == 0, f"robench {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     return done
+
+
+def kill_when(proc, condition, timeout=120):
+    """SIGKILLs ``proc`` as soon as ``condition()`` holds; True if it was killed so, False if it ended on
+    its own or the timeout passed first (then it is killed too, so no test leaves it running)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if condition():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    return False
 
 
 def in_process(args):

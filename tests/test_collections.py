@@ -3,14 +3,12 @@ across suites, and the paper-style table at the end, on every suite of the paper
 its real layout (stand-ins for the released data sets, which cannot be downloaded here)."""
 import os
 import shutil
-import signal
 import subprocess
-import time
 
 import pytest
 from click.testing import CliRunner
 
-from engine_support import ORACLE, SLOW_ORACLE, comparable, env, in_process, load, robench_cmd
+from engine_support import ORACLE, SLOW_ORACLE, comparable, env, in_process, kill_when, load, robench_cmd
 from robench.cli import cli
 from robench.datasets import COLLECTIONS
 
@@ -126,12 +124,8 @@ def test_a_run_killed_in_its_third_suite_resumes_to_the_same_records(data, tmp_p
     proc = subprocess.Popen(robench_cmd(base + ["-o", str(out)]), env=env(SLOW_ORACLE_DELAY=0.05),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     third = out / "slow_oracle" / ".cells" / "imagenet-c"
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None and not (third.is_dir() and len(os.listdir(third)) >= 2):
-        time.sleep(0.01)
-    assert proc.poll() is None, "the run ended before its third suite could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert kill_when(proc, lambda: third.is_dir() and len(os.listdir(third)) >= 2, timeout=180), \
+        "the run ended before its third suite could be killed"
     assert not (out / "slow_oracle" / "imagenet-c.json").exists()
     assert (out / "slow_oracle" / "stylized-imagenet.json").exists()
     done = subprocess.run(robench_cmd(base + ["-o", str(out)]), env=env(), capture_output=True, text=True, timeout=300)

@@ -9,14 +9,12 @@ import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 
 import pandas as pd
 import pytest
 
-from engine_support import (C_SELECT, SLOW_ORACLE, comparable, env, in_process, load, logged_images,
+from engine_support import (C_SELECT, SLOW_ORACLE, comparable, env, in_process, kill_when, load, logged_images,
                             robench_cmd, write_imagenet_c)
 from robench.engine import ranges as R
 
@@ -64,26 +62,13 @@ def checkpointed(out):
     return done
 
 
-def kill_when(out, condition, proc, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
-        if condition():
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return True
-        time.sleep(0.01)
-    proc.kill()
-    proc.wait()
-    return False
-
-
 def test_killed_run_resumes_to_the_same_record(root, reference, tmp_path):
     out, log = str(tmp_path / "out"), str(tmp_path / "forwarded.log")
     # 2 workers: each stops at its own place, so the checkpoint holds several ranges; 2 runner
     # threads: checkpoints are taken while a later batch is still in a forward pass
     proc = subprocess.Popen(robench_cmd(eval_args(root, out, "-j", "2", "--threads", "2", "--checkpoint-every", "1")),
                             env=env(SLOW_ORACLE_DELAY=0.15), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    killed = kill_when(out, lambda: len(finished_cells(out)) >= 2 and checkpointed(out) > 0, proc)
+    killed = kill_when(proc, lambda: len(finished_cells(out)) >= 2 and checkpointed(out) > 0)
     assert killed, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
     assert not os.path.exists(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
     before = {p: os.stat(p).st_mtime_ns for p in finished_cells(out)}

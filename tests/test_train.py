@@ -9,12 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 
-from engine_support import torch_threads
+from engine_support import kill_when, torch_threads
 from robench.train import TrainConfig, get_recipe, train
 
 pytestmark = pytest.mark.slow
@@ -208,12 +207,8 @@ def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
     cmd = [sys.executable, "-m", "robench", "train", "--model", MODEL, "--root", str(data_root), "--recipe", "demo",
            "--out", str(broken), "--epochs", "3", "-b", "16", "-j", "0", "--no-progress"]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while not (broken / "latest.pth").exists():  # epoch 0 is saved: kill it in epoch 1
-        assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
+    killed = kill_when(proc, (broken / "latest.pth").exists, timeout=60)  # epoch 0 is saved: kill it in epoch 1
+    assert killed and proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     saved = torch.load(broken / "latest.pth", weights_only=True)["epoch"]
     assert 1 <= saved < 3 and len(read_log(broken)) >= saved
 

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -23,7 +22,7 @@ else:
 
 import torch  # noqa: E402
 
-from engine_support import env, load, robench_cmd, run  # noqa: E402
+from engine_support import env, kill_when, load, robench_cmd, run  # noqa: E402
 
 pytestmark = pytest.mark.xla
 
@@ -100,12 +99,8 @@ def test_killed_xla_run_resumes_to_the_same_weights(data_root, whole, tmp_path):
     broken = tmp_path / "broken"
     args = train_args(data_root, broken, "--eval-suites", "", "--eval-every", "0")
     proc = subprocess.Popen(robench_cmd(args), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while not (broken / "latest.pth").exists():  # epoch 1 is saved: kill it in epoch 2
-        assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-3000:]
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
+    killed = kill_when(proc, (broken / "latest.pth").exists)  # epoch 1 is saved: kill it in epoch 2
+    assert killed and proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-3000:]
     proc.stderr.close()
     assert checkpoint(broken)["epoch"] == 1  # killed between the two checkpoints
 
