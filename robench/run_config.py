@@ -50,10 +50,12 @@ def read_config(path):
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def resolve(file_settings, flags, given, known, where="the config file"):
+def resolve(file_settings, flags, given, known, where="the config file", convert=None):
     """Defaults (``flags`` as click parsed them), then the file, then the flags given on the command line.
 
-    ``given``: names of the flags the user typed; ``known``: every setting name the command accepts.
+    ``given``: names of the flags the user typed; ``known``: every setting name the command accepts;
+    ``convert(key, value)``: checks and converts a file value as the command's own flag would (a value
+    click would refuse on the command line is refused from the file too, before any work).
     """
     unknown = [k for k in file_settings if k not in known]
     if unknown:
@@ -62,7 +64,8 @@ def resolve(file_settings, flags, given, known, where="the config file"):
     out = dict(flags)
     for key, value in file_settings.items():
         if key not in given:
-            out[key] = _normalised(key, value, where)
+            value = _normalised(key, value, where)
+            out[key] = value if convert is None or key in LISTS + MAPS else convert(key, value)
     return out
 
 

@@ -112,6 +112,20 @@ def test_a_config_file_and_the_same_flags_write_identical_records(data, tmp_path
     assert typo.exit_code == 2 and "unknown setting(s) modles" in typo.output and "Did you mean models" in typo.output
 
 
+@pytest.mark.parametrize("setting, words", [
+    ("batch_size = 0", "batch_size: 0 is not in the range x>=1"),
+    ('precision = "fp8"', "precision must be fp32, bf16 or fp16, not 'fp8'"),
+    ('workers = "many"', "workers: 'many' is not a valid integer"),
+])
+def test_a_config_file_value_is_checked_as_its_flag_would_be(tmp_path, setting, words):
+    """Every file value goes through its flag's own click type: refused before any work, in one line."""
+    config = tmp_path / "run.toml"
+    config.write_text(f'models = ["{ORACLE}"]\nroots = {{imagenet = "/nonexistent"}}\n{setting}\n')
+    result = CliRunner().invoke(cli, ["eval", "--config", str(config), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 @pytest.mark.multiprocess
 def test_a_run_killed_in_its_third_suite_resumes_to_the_same_records(data, tmp_path):

@@ -79,8 +79,6 @@ def command(ctx, **flags):
     from robench.engine.gpu_decode import check_decode
 
     check_decode(config["decode"], config["device"])  # --decode gpu without CUDA: one line, before any work
-    if config["nonfinite"] not in ("error", "wrong"):  # a --config file's value is not checked by click
-        raise click.UsageError(f"nonfinite must be error or wrong, not {config['nonfinite']!r}")
     names, optional = expand_suites(config["suites"] or ("imagenet",))
     located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
                      select=parse_list(config["select"]), skip_missing=config["skip_missing"],
@@ -117,8 +115,28 @@ def _resolved(ctx, flags, read_config, resolve):
     given = {name for name in flags if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     if not flags["config"]:
         return dict(flags)
+    where = f"config file {flags['config']}"
     return resolve(read_config(flags["config"]), flags, given, set(flags) - {"config", "print_config"},
-                   where=f"config file {flags['config']}")
+                   where=where, convert=_as_flag(ctx, where))
+
+
+def _as_flag(ctx, where):
+    """A config file value checked and converted by its flag's own click type (ranges, choices, numbers)."""
+    from robench.errors import RobenchError
+
+    params = {p.name: p for p in ctx.command.params}
+
+    def convert(key, value):
+        param = params[key]
+        if isinstance(param.type, click.Choice) and value not in param.type.choices:
+            *head, last = param.type.choices
+            raise RobenchError(f"{where}: {key} must be {', '.join(head)} or {last}, not {value!r}")
+        try:
+            return param.type_cast_value(ctx, value)
+        except click.BadParameter as e:
+            raise RobenchError(f"{where}: {key}: {e.message}") from None
+
+    return convert
 
 
 def print_report(paths):
