@@ -14,7 +14,7 @@ import pandas as pd
 
 from robench.errors import RecordError
 from robench.leaderboard.columns import declared_columns, record_values, suite_key
-from robench.leaderboard.protocol import merged_departures, protocol_key
+from robench.leaderboard.protocol import split_key
 from robench.results import read_record
 
 REPORTED_TEXT_COLUMNS = ("model", "source", "protocol", "citation", "source_url", "notes")
@@ -27,7 +27,7 @@ class Entry:
     record: dict  # validated by robench.results.Record, in its JSON form
     suite: str  # canonical suite name (columns.suite_key)
     key: tuple  # protocol key
-    merged: tuple = ()  # departures left out of the key at the user's request (protocol.merged_departures)
+    merged: tuple = ()  # departures left out of the key at the user's request (protocol.split_key)
 
     @property
     def model_id(self):
@@ -77,8 +77,7 @@ def load_entries(entries_dir, merged=()):
         if reason:
             problems.append(Problem(path, reason))
             continue
-        entry = Entry(path, record, suite_key(record["suite"]["name"]), protocol_key(record, merged),
-                      merged_departures(record, merged))
+        entry = Entry(path, record, suite_key(record["suite"]["name"]), *split_key(record, merged))
         slot = (entry.key, entry.model_id, entry.suite)
         if slot in seen:
             shared = f" once {', '.join(merged)} share sections" if merged else ""

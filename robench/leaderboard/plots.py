@@ -6,7 +6,6 @@ any process. PNG bytes still depend on the matplotlib and FreeType versions, whi
 Suites declare their own figures (``Suite.plots``: bars or lines); the clean-vs-OOD figure is built
 here from the columns that declare a ``plot_label``.
 """
-import os
 
 import pandas as pd
 

@@ -11,7 +11,7 @@ is the empty tuple; every other key gets its own section of the leaderboard.
 
 A user may ask for some aspects to be ignored when sections are formed (``robench leaderboard
 --same-section decoder``): GPU-decoded records then share the CPU-decoded ones' section, and their
-rows say how they were made (``merged_departures``).
+rows say how they were made (``split_key``).
 """
 import re
 
@@ -48,12 +48,14 @@ MERGEABLE = ("decoder", "precision")
 def protocol_key(record, merged=()):
     """The sorted (aspect, value) pairs in which ``record`` departs from the benchmark protocol, leaving out
     the aspects in ``merged`` (a subset of MERGEABLE)."""
-    return tuple(part for part in departures(record) if part[0] not in merged)
+    return split_key(record, merged)[0]
 
 
-def merged_departures(record, merged):
-    """The (aspect, value) pairs of ``record`` that ``merged`` left out of its protocol key."""
-    return tuple(part for part in departures(record) if part[0] in merged)
+def split_key(record, merged=()):
+    """(protocol key without the ``merged`` aspects, the departures ``merged`` left out), from one
+    reading of the record's departures."""
+    parts = departures(record)
+    return tuple(p for p in parts if p[0] not in merged), tuple(p for p in parts if p[0] in merged)
 
 
 def check_merged(merged):
