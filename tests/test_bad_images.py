@@ -72,3 +72,22 @@ def test_skip_bad_images_counts_and_lists_them(good_root, tmp_path, workers):
     assert "truncated" in skipped[f"{folder}/{bad['truncated'].name}"].lower()
     assert all(reason for reason in skipped.values())
     assert "3 image(s) could not be decoded" in variant["note"]
+
+
+def test_an_image_of_another_size_in_a_suite_used_as_released_is_named_not_resized(tmp_path):
+    """Stylized-ImageNet is used as released (no resize): a 40x32 file among its 32x32 ones is reported
+    by name on the CPU path (engine.data.decoded), or skipped and counted with --skip-bad-images."""
+    from PIL import Image
+
+    root = tmp_path / "stylized"
+    synth.write_stylized(str(root), n_classes=2, per_class=2, size=32)
+    odd = sorted(p for p in root.rglob("*.png"))[0]
+    Image.new("RGB", (40, 32), (100, 100, 100)).save(odd)
+    args = ["eval", "-m", ORACLE, "-s", "stylized-imagenet", "-r", str(root), "-b", "2", "-j", "0", "--no-progress"]
+    refused = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "a")])
+    assert refused.exit_code == 2 and odd.name in refused.output
+    assert "image is 40x32, not the 32x32 of images used as released" in refused.output
+    skipped = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "b"), "--skip-bad-images"])
+    assert skipped.exit_code == 0, skipped.output
+    (variant,) = read_record(tmp_path / "b" / "colour_oracle" / "stylized-imagenet.json")["variants"]
+    assert variant["n_seen"] == 3 and variant["skipped"][0][1].startswith("image is 40x32")

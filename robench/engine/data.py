@@ -128,15 +128,25 @@ class SliceDataset(IterableDataset):
             from robench.engine.gpu_decode import encoded_item
 
             return encoded_item(index, key, label, data, self.transform, self.expect_size)
-        try:
-            image = decode_image(data)
-        except Exception as e:  # any decoder failure: reported by name in the main process
-            return index, key, label, None, f"{type(e).__name__}: {e}"
-        side = self.expect_size
-        if side and image.size != (side, side):
-            return index, key, label, None, (f"image is {image.size[0]}x{image.size[1]}, not the {side}x{side} of "
-                                             "images used as released (they are never resized silently)")
-        return index, key, label, self.transform(image), None
+        return (index, key, label, *decoded(data, self.transform, self.expect_size))
+
+
+def size_error(width, height, side):
+    return (f"image is {width}x{height}, not the {side}x{side} of images used as released (they are never "
+            "resized silently)")
+
+
+def decoded(data, transform, expect_size=None):
+    """(transformed image, None) for an image the CPU decodes, or (None, why not): undecodable, or not
+    ``expect_size`` pixels square where images are used as released. The CPU path's one decode, also
+    used by ``--decode gpu`` for the files nvjpeg does not take."""
+    try:
+        image = decode_image(data)
+    except Exception as e:  # any decoder failure: reported by name in the main process
+        return None, f"{type(e).__name__}: {e}"
+    if expect_size and image.size != (expect_size, expect_size):
+        return None, size_error(*image.size, expect_size)
+    return transform(image), None
 
 
 def _as_is(batch):

@@ -25,7 +25,7 @@ from typing import List
 
 import torch
 
-from robench.engine.data import SampleAccounting
+from robench.engine.data import SampleAccounting, decoded, size_error
 from robench.errors import RobenchError
 
 DECODERS = ("cpu", "gpu")
@@ -95,11 +95,6 @@ def for_gpu(header):
     return header is not None and header[3] in GPU_SOF and header[2] in (1, 3) and header[0] > 0 and header[1] > 0
 
 
-def size_error(width, height, side):
-    return (f"image is {width}x{height}, not the {side}x{side} of images used as released (they are never "
-            "resized silently)")
-
-
 @dataclass
 class EncodedBatch(SampleAccounting):
     """A batch as the workers ship it with --decode gpu: JPEG bytes end to end, plus the samples the
@@ -121,21 +116,14 @@ class EncodedBatch(SampleAccounting):
 def encoded_item(index, key, label, data, transform, expect_size):
     """A worker's part with --decode gpu: (index, key, label, payload, reason). The payload is
     ("jpeg", bytes) for nvjpeg, or ("pixels", uint8 tensor) decoded here like the CPU path."""
-    from robench.engine.data import decode_image
-
     header = jpeg_header(data)
     if for_gpu(header):
         height, width = header[0], header[1]
         if expect_size and (width, height) != (expect_size, expect_size):
             return index, key, label, None, size_error(width, height, expect_size)
         return index, key, label, ("jpeg", bytes(data)), None
-    try:
-        image = decode_image(data)
-    except Exception as e:  # any decoder failure: reported by name in the main process
-        return index, key, label, None, f"{type(e).__name__}: {e}"
-    if expect_size and image.size != (expect_size, expect_size):
-        return index, key, label, None, size_error(*image.size, expect_size)
-    return index, key, label, ("pixels", torch.as_tensor(transform(image))), None
+    pixels, reason = decoded(data, transform, expect_size)
+    return index, key, label, None if reason else ("pixels", torch.as_tensor(pixels)), reason
 
 
 def collate_encoded(items):
@@ -256,16 +244,8 @@ class BatchDecoder:
 
     def on_cpu(self, data):
         """A file decode_jpeg rejected, decoded as the CPU path does: (uint8 tensor, None) or (None, reason)."""
-        from robench.engine.data import decode_image
-
-        try:
-            image = decode_image(data)
-        except Exception as e:
-            return None, f"{type(e).__name__}: {e}"
-        side = self.expect_size
-        if side and image.size != (side, side):
-            return None, size_error(*image.size, side)
-        return torch.as_tensor(self.transform(image)), None
+        pixels, reason = decoded(data, self.transform, self.expect_size)
+        return (None, reason) if reason else (torch.as_tensor(pixels), None)
 
 
 def decode_batch(batch, decoder):
