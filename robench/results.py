@@ -9,7 +9,7 @@ Version 2 renamed the job-array task (``run.shard`` is ``run.task``: "shard" now
 only) and the per-variant counts that lied: ``n_expected`` (the images of this record's
 data, which for a job-array task is its slice) is ``n_images``; ``n_reference`` (the released data
 set's size) is ``n_official``. Values that need a second record (relative mCE, clean-subset top-1)
-are no longer stored: they are joined at report time (``robench.report.joins``).
+are no longer stored: they are joined at report time (``robench.joins``).
 """
 import hashlib
 import json

@@ -65,7 +65,7 @@ def _existing(out, cells, wnids):
     return done
 
 
-def _init_worker(folder, single_threaded=False):
+def _init_worker(folder):
     """Per-process set-up. OpenCV's thread pool is left alone: a forked child that touches the pool a
     parent thread was using waits on its lock forever (seen with cv2.setNumThreads in the child)."""
     _STATE["folder"] = folder
@@ -173,7 +173,7 @@ def _in_processes(out, folder, blocks, workers, bar):
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
-                             initializer=_init_worker, initargs=(folder, True)) as pool:
+                             initializer=_init_worker, initargs=(folder,)) as pool:
         pending = {pool.submit(_work, out, part) for part in blocks[:4 * workers]}
         queued = iter(blocks[4 * workers:])
         try:

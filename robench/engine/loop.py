@@ -55,17 +55,12 @@ class WorkItem:
     rank_slice: tuple = None
 
 
-def data_fingerprint(variant, options):
-    """The variant's data fingerprint under ``options`` (``--verify``: by content)."""
-    return variant.fingerprint(options.verify)
-
-
 def pending_work(plans, variants, options):
     """WorkItems for the cells not finished on disk, as seen by this process (rank 0 decides)."""
     todo = []
     for vi, variant in enumerate(variants):
         start, stop = (0, len(variant)) if options.task is None else contiguous_slice(len(variant), *options.task)
-        fingerprint = data_fingerprint(variant, options)
+        fingerprint = variant.fingerprint(options.verify)
         groups = defaultdict(list)
         for pi, plan in enumerate(plans):
             path = plan.cell_path(variant.name, options.task)

@@ -10,7 +10,7 @@ import os
 import re
 
 from robench.engine import predictions
-from robench.engine.records import predictions_path, suite_aggregates, variant_result
+from robench.engine.records import nonfinite_note, predictions_path, suite_aggregates, variant_result
 from robench.errors import RecordError
 from robench.results import load_record, now, record_path, write_record
 
@@ -70,8 +70,7 @@ def merge_partials(model_dir, suite_name, partials):
     first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
     notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
     if first.aggregates.get("nonfinite"):
-        notes.append(f"{first.aggregates['nonfinite']} image(s) had NaN or infinite logits and were counted as "
-                     "wrong predictions (--nonfinite wrong)")
+        notes.append(nonfinite_note(first.aggregates["nonfinite"]))
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
 
 

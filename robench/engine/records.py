@@ -27,11 +27,11 @@ def data_origin(variants):
 
 
 def suite_section(suite, root, variants, options=None):
-    from robench.engine.loop import EvalOptions, data_fingerprint
+    from robench.engine.loop import EvalOptions
 
     options = options or EvalOptions()
     section = {"name": suite.name, "version": suite.version, "root": os.path.abspath(os.fspath(root)),
-               "fingerprint": stable_hash([[v.name, data_fingerprint(v, options)] for v in variants]),
+               "fingerprint": stable_hash([[v.name, v.fingerprint(options.verify)] for v in variants]),
                "label_subset": suite.label_subset, "resize": suite.resize, "description": suite.description,
                "data_origin": data_origin(variants)}
     if not suite.resize:
@@ -61,6 +61,11 @@ def nonfinite_total(entries):
     return sum(int(c or 0) for c in counts) if counts else None
 
 
+def nonfinite_note(count):
+    """What ``count`` images scored as wrong for non-finite logits means, for warnings and merge notes."""
+    return f"{count} image(s) had NaN or infinite logits and were counted as wrong predictions (--nonfinite wrong)"
+
+
 def warn_nonfinite(model_name, entries):
     """One line on stderr per variant with images whose logits were non-finite (``--nonfinite wrong``)."""
     import sys
@@ -68,9 +73,8 @@ def warn_nonfinite(model_name, entries):
     for entry in entries:
         count = (entry.metrics or {}).get("nonfinite")
         if count:
-            sys.stderr.write(f"robench: warning: model {model_name} on {entry.name}: {count} of {entry.n_seen} "
-                             "image(s) had NaN or infinite logits and were counted as wrong predictions "
-                             "(--nonfinite wrong)\n")
+            sys.stderr.write(f"robench: warning: model {model_name} on {entry.name}: "
+                             f"{nonfinite_note(f'{count} of {entry.n_seen}')}\n")
 
 
 def suite_aggregates(suite, model, suite_info, entries):

@@ -11,7 +11,7 @@ import functools
 import os
 from dataclasses import dataclass
 
-from robench.errors import RobenchError
+from robench.errors import RobenchError, first_line
 
 DEFAULT_TIMEOUT_S = 1800  # a collective that waits longer than this for another rank fails (one line)
 
@@ -47,7 +47,7 @@ def _collective(step):
             try:
                 return method(self, *args, **kwargs)
             except RuntimeError as e:
-                first = (str(e).strip().splitlines() or ["no message"])[0][:200]
+                first = first_line(e, "no message")
                 raise RankTimeout(f"rank {self.rank} of {self.world}: {step} failed waiting for the other ranks "
                                   f"({first}); a rank stopped or died. Finished cells are kept: rerun the same "
                                   "command (timeout: --dist-timeout / ROBENCH_DIST_TIMEOUT)") from None

@@ -77,6 +77,14 @@ class Metric:
         raise NotImplementedError
 
 
+def count_problem(state, field, n):
+    """'' when ``state[field]`` is a whole count between 0 and ``n``, else what is wrong with it."""
+    count = state[field].item()
+    if count != int(count) or not 0 <= count <= n:
+        return f"{field} {count:g} is not a count between 0 and n {n:g}"
+    return ""
+
+
 class Scores:
     """One batch as the metrics see it: logits over the scored classes and target positions among
     them, with the softmax and top-k computed once for all metrics. ``full_logits``/``full_target`` are

@@ -232,9 +232,8 @@ def _metric_class():
                 from robench.errors import RobenchError
 
                 raise RobenchError(f"metric 'cue_conflict': {decision.numel()} logits rows for {shape.numel()} names")
-            nonfinite = getattr(scores, "nonfinite", None)
-            if nonfinite is not None and nonfinite.any():  # --nonfinite wrong: neither shape nor texture
-                decision = torch.where(nonfinite, neither(shape, texture), decision)
+            if scores.nonfinite.any():  # --nonfinite wrong: neither shape nor texture
+                decision = torch.where(scores.nonfinite, neither(shape, texture), decision)
             k = N_CATEGORIES
             state["cue_decisions"] += torch.bincount(shape * k + decision, minlength=k * k).reshape(k, k).double()
             conflict = shape != texture

@@ -12,7 +12,7 @@ Its state is one count, so progress files, saved cells, ranks and job-array task
 every other metric's; the record holds the count per variant (``metrics.nonfinite``) and the total
 (``aggregates.nonfinite``), and the leaderboard ranks a record with a non-zero count apart.
 """
-from robench.metrics.base import Metric, Value
+from robench.metrics.base import Metric, Value, count_problem
 
 DEFINITION = ("images whose logit row held a NaN or infinite value, scored as wrong predictions "
               "(robench eval --nonfinite wrong): the row is replaced by logits 0 with -100 at the image's class "
@@ -32,10 +32,7 @@ class NonFinite(Metric):
         state["nonfinite"] += scores.nonfinite.sum()
 
     def problem(self, state, n):
-        count = state["nonfinite"].item()
-        if count != int(count) or not 0 <= count <= n:
-            return f"nonfinite {count:g} is not a count between 0 and n {n:g}"
-        return ""
+        return count_problem(state, "nonfinite", n)
 
     def compute(self, state, n):
         return {"nonfinite": int(state["nonfinite"].item())}

@@ -13,7 +13,7 @@ It applies only to suites with a ``label_subset`` (on the others the two numbers
 The clean twins (``imagenet-val-r200``/``-a200``) get it too: their 1000-way top-1 is the clean
 reference for the 1000-way R/A number, just as their masked ``top1`` is for the masked one.
 """
-from robench.metrics.base import Metric, Value
+from robench.metrics.base import Metric, Value, count_problem
 
 DEFINITION = (
     "top-1 accuracy (%) over all 1000 ImageNet classes: the argmax of the model's 1000 logits (the first "
@@ -38,10 +38,7 @@ class Top1AllClasses(Metric):
         state["correct1_1000way"] += predicted.eq(scores.full_target).sum()
 
     def problem(self, state, n):
-        correct = state["correct1_1000way"].item()
-        if correct != int(correct) or not 0 <= correct <= n:
-            return f"correct1_1000way {correct:g} is not a count between 0 and n {n:g}"
-        return ""
+        return count_problem(state, "correct1_1000way", n)
 
     def compute(self, state, n):
         return {"top1_1000way": 100.0 * state["correct1_1000way"].item() / n}

@@ -56,7 +56,6 @@ def cached_head(key, build, n_classes, label):
     head = build()
     seconds = time.perf_counter() - start
     try:
-        os.makedirs(folder, exist_ok=True)
         atomic_write_with(path, lambda tmp: _write(tmp, key, head), suffix=".pt")
         _say(f"zero-shot head of {label} built in {seconds:.1f} s and cached ({path})")
     except (OSError, OutputError) as e:  # a read-only or full cache costs the next run the build, not this run

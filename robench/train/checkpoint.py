@@ -13,7 +13,7 @@ import random
 import numpy as np
 import torch
 
-from robench.errors import RobenchError
+from robench.errors import RobenchError, first_line
 from robench.fileio import atomic_write
 
 LATEST, BEST = "latest.pth", "best.pth"
@@ -96,7 +96,7 @@ def read_checkpoint(path):
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch's message runs over many lines: its first one is enough
-        first = (str(e).strip().splitlines() or [""])[0][:200]
+        first = first_line(e)
         raise RobenchError(f"cannot read checkpoint {path} ({type(e).__name__}: {first}); is it a file that "
                            "robench train wrote?") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
@@ -112,7 +112,7 @@ def restore(ckpt, *, model, optimizer, scheduler, scaler, ema, rank, world, arch
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:
-        first = (str(e).strip().splitlines() or [""])[0][:200]
+        first = first_line(e)
         raise RobenchError(f"{path} does not fit the {arch or 'model'} being trained ({first})") from None
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
