@@ -26,19 +26,19 @@ _TASK_FILE = re.compile(r"^(?P<suite>.+)\.task-\d+-of-\d+\.json$")
 
 def load_results(directory):
     """(entries, problems) of the records under ``directory`` (``<dir>/<model>/<suite>.json`` or flat
-    ``<dir>/*.json``): hidden folders such as ``.cells`` are not read; bad or partial records come back
+    ``<dir>/*.json``): hidden folders such as ``.slices`` are not read; bad records and task records come back
     as ``Problem``s naming the file, never as exceptions."""
     from robench.leaderboard.load import Problem, load_entries
 
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise RobenchError(f"results directory {directory} does not exist: {_run_eval(directory)}")
-    entries, problems = load_entries(directory)
+    entries, problems = load_entries(directory, recompute=False)  # counts and aggregates: no torch
     out = []
     for p in problems:
         m = _TASK_FILE.match(os.path.basename(p.path))
         merged = m and os.path.isfile(os.path.join(os.path.dirname(p.path), m["suite"] + ".json"))
-        out.append(Problem(p.path, f"partial record of a job-array task, already merged into {m['suite']}.json")
+        out.append(Problem(p.path, f"task record of a job-array task, already merged into {m['suite']}.json")
                    if merged else p)
     return entries, out
 

@@ -1,9 +1,17 @@
 """Result records: one JSON per (model, suite), the one schema every writer and reader goes through.
 
-``Record`` is the schema in code (``SCHEMA_VERSION`` 2); the engine writes it, ``robench merge`` sums
-partial ones, the leaderboard and reports read it. ``Record.from_json`` validates what it reads (a
-malformed or inconsistent record is a RecordError naming the file and the field) and upgrades
-version-1 records. Accuracies and errors are percent (0-100); numbers are stored as numbers.
+``Record`` is the schema in code (``SCHEMA_VERSION`` 3); the engine writes it, ``robench merge`` sums
+task records (``--task i/N``), the leaderboard and reports read it. ``Record.from_json`` validates
+what it reads (a malformed or inconsistent record is a RecordError naming the file and the field) and
+upgrades version-1 and version-2 records. Accuracies and errors are percent (0-100); numbers are
+stored as numbers. ``docs/records.md`` describes every field.
+
+Version 3 gave two words one meaning each: the identity of a measurement (model, weights, data
+options; what slice results are matched by) is ``measurement_id`` (it was ``protocol_hash``, while
+"protocol" also meant the benchmark's rules a record departs from), and the model's
+``checkpoint_sha256``, a file hash for some sources and a state-dict hash for others, is
+``weights_sha256`` (the sha256 of a weights file's bytes) or ``state_dict_sha256`` (of its tensors:
+in-memory models and robench training checkpoints).
 
 Version 2 renamed the job-array task (``run.shard`` is ``run.task``: "shard" now means a tar shard
 only) and the per-variant counts that lied: ``n_expected`` (the images of this record's
@@ -24,7 +32,7 @@ from robench import __version__
 from robench.errors import RecordError
 from robench.fileio import atomic_write, atomic_write_json  # noqa: F401  (re-exported: older imports)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _VARIANT_FIELDS = ("name", "n_images", "n_official", "n_seen", "metrics", "state", "skipped", "note")
 _PERCENT = ("top1", "top5", "error")
 
@@ -82,10 +90,10 @@ class VariantResult:
 class Record:
     """One model on one suite."""
 
-    model: dict  # spec, name, params, weights, checkpoint_sha256, data_config[, training, preprocessing_overrides]
+    model: dict  # spec, name, params, weights, weights_sha256, state_dict_sha256, data_config[, training, ...]
     suite: dict  # name, version, root, fingerprint, label_subset, resize, description, data_origin
     run: dict  # device, precision, world_size, batch_size, task (job-array task [i, N] or null)
-    protocol_hash: str  # what decides the numbers: model, weights, preprocessing, suite, precision
+    measurement_id: str  # the measurement's identity: model, weights, preprocessing, suite, precision
     metric_set: dict  # {"id": ..., "metrics": [names]}: the metrics the states were made with
     variants: List[VariantResult]
     aggregates: dict = field(default_factory=dict)  # suite-level values (Suite.aggregates), definitions, notes
@@ -97,7 +105,7 @@ class Record:
     def to_json(self):
         return {"schema_version": self.schema_version, "robench_version": self.robench_version,
                 "created": self.created, "model": self.model, "suite": self.suite, "run": self.run,
-                "protocol_hash": self.protocol_hash, "metric_set": self.metric_set,
+                "measurement_id": self.measurement_id, "metric_set": self.metric_set,
                 "variants": [v.to_json() for v in self.variants], "aggregates": self.aggregates, "env": self.env}
 
     @classmethod
@@ -106,9 +114,11 @@ class Record:
             raise RecordError(f"{where}: not a JSON object")
         version = data.get("schema_version")
         if version == 1:
-            data = upgrade_v1(data)
+            data = upgrade_v2(upgrade_v1(data))
+        elif version == 2:
+            data = upgrade_v2(data)
         elif version != SCHEMA_VERSION:
-            raise RecordError(f"{where}: unknown schema_version {version!r} (this robench reads 1 and {SCHEMA_VERSION})")
+            raise RecordError(f"{where}: unknown schema_version {version!r} (this robench reads 1 to {SCHEMA_VERSION})")
         for key in ("model", "suite", "variants"):
             if key not in data:
                 raise RecordError(f"{where}: record has no '{key}'")
@@ -124,7 +134,7 @@ class Record:
         odd = _non_finite(data.get("aggregates") or {})
         if odd:
             raise RecordError(f"{where}: aggregates.{odd} is NaN or infinite (records store finite numbers)")
-        return cls(model, suite, data.get("run") or {}, data.get("protocol_hash") or "",
+        return cls(model, suite, data.get("run") or {}, data.get("measurement_id") or "",
                    data.get("metric_set") or {}, [VariantResult.from_json(v, where) for v in data["variants"]],
                    data.get("aggregates") or {}, SCHEMA_VERSION, data.get("robench_version", ""),
                    data.get("created", ""), data.get("env") or {})
@@ -149,6 +159,23 @@ def upgrade_v1(data):
         data["suite"].setdefault("data_origin", origin or "released")
     if isinstance(data.get("run"), dict) and "shard" in data["run"]:
         data["run"]["task"] = data["run"].pop("shard")  # "shard" meant the job-array task; tar shards keep the word
+    data["schema_version"] = 2
+    return data
+
+
+def upgrade_v2(data):
+    """A version-2 record in version-3 form: ``protocol_hash`` is ``measurement_id``, and the model's
+    ``checkpoint_sha256`` goes to the field that says what it hashed. Version 2 hashed the tensors for
+    in-memory models and robench training checkpoints (``model.training``), a weights file otherwise."""
+    data = json.loads(json.dumps(data))
+    if "protocol_hash" in data:
+        data["measurement_id"] = data.pop("protocol_hash")
+    model = data.get("model")
+    if isinstance(model, dict) and "checkpoint_sha256" in model:
+        sha = model.pop("checkpoint_sha256")
+        of_tensors = model.get("weights") == "in-memory" or isinstance(model.get("training"), dict)
+        model.setdefault("weights_sha256", None if of_tensors else sha)
+        model.setdefault("state_dict_sha256", sha if of_tensors else None)
     data["schema_version"] = SCHEMA_VERSION
     return data
 
@@ -158,7 +185,8 @@ def model_key(record):
     preprocessing and the precision. Rows of the leaderboard and report-time joins use this key."""
     model, run = record.get("model") or {}, record.get("run") or {}
     return stable_hash({"spec": model.get("spec"), "weights": model.get("weights"),
-                        "checkpoint_sha256": model.get("checkpoint_sha256"), "data_config": model.get("data_config"),
+                        "weights_sha256": model.get("weights_sha256"),
+                        "state_dict_sha256": model.get("state_dict_sha256"), "data_config": model.get("data_config"),
                         "precision": run.get("precision", "fp32")})
 
 

@@ -63,7 +63,7 @@ def test_torchrun_equals_one_process(data, one_process, tmp_path, layout, world)
     assert list(got["index"]) == list(range(N_IMAGES))
     pd.testing.assert_frame_equal(got, want)
     # no checkpoints of unfinished cells are left behind
-    cells = os.listdir(os.path.join(out, "colour_oracle", ".cells", "imagenet"))
+    cells = os.listdir(os.path.join(out, "colour_oracle", ".slices", "imagenet"))
     assert sorted(cells) == ["imagenet__val.json", "imagenet__val.predictions.parquet"]
 
 
@@ -76,4 +76,4 @@ def test_more_ranks_than_samples(data, tmp_path):
     got, want = load(os.path.join(multi, name)), load(os.path.join(single, name))
     assert got["variants"][0]["n_seen"] == got["variants"][0]["n_images"] == 1
     assert got["variants"] == want["variants"]
-    assert got["aggregates"] == {}  # partial records carry no suite aggregates
+    assert got["aggregates"] == {}  # task records carry no suite aggregates

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from robench.datasets import synth
-from robench.engine import EvalOptions, evaluate
+from robench.engine import EvalOptions, evaluate_suite
 from robench.labels import imagenet_wnids
 from robench.results import read_record
 
@@ -75,7 +75,7 @@ def records(tmp_path_factory):
     write_data(str(data))
     made = {}
     for suite in ORDER:
-        (path,) = evaluate([ORACLE], suite, str(data / suite), str(out), options=FAST)
+        (path,) = evaluate_suite([ORACLE], suite, str(data / suite), str(out), options=FAST)
         made[suite] = normalised(read_record(path))
     if os.environ.get("ROBENCH_WRITE_GOLDEN"):
         os.makedirs(GOLDEN, exist_ok=True)
@@ -103,7 +103,15 @@ BOTH_WAYS = {"imagenet-r", "imagenet-a", "imagenet-val-r200", "imagenet-val-a200
 def expected(suite, old, new):
     """The old golden with the intended changes applied."""
     want = json.loads(json.dumps(old))
-    want["schema_version"] = 2  # the typed record's version
+    want["schema_version"] = 3  # the typed record's version
+    # v3: the measurement's identity is `measurement_id` (was `protocol_hash`); it hashes the model's
+    # weights_sha256 and state_dict_sha256 (was one checkpoint_sha256 of either kind), so its value is new
+    want.pop("protocol_hash")
+    assert len(new["measurement_id"]) == 16
+    want["measurement_id"] = new["measurement_id"]
+    sha = want["model"].pop("checkpoint_sha256")
+    want["model"]["weights_sha256"], want["model"]["state_dict_sha256"] = sha, None  # a factory: no file, no hash
+    want["suite"]["data_format"] = {"format": "folder"}  # new: how the data was held (folders, archives, ...)
     want["metric_set"] = new["metric_set"]  # new: the metric set the states were made with (checked below)
     want["run"]["task"] = want["run"].pop("shard")  # the job-array task; "shard" now means a tar shard only
     want["run"]["decoder"] = "cpu"  # new: where JPEGs were decoded (--decode cpu|gpu), part of the protocol

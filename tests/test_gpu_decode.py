@@ -19,7 +19,7 @@ from PIL import Image
 
 from engine_support import ORACLE, load, measured_sections
 from robench.datasets import get_suite, synth
-from robench.engine import EvalOptions, evaluate, gpu_decode
+from robench.engine import EvalOptions, evaluate_suite, gpu_decode
 from robench.engine.data import decode_image, make_loader
 from robench.engine.gpu_decode import BatchDecoder, EncodedBatch, collate_encoded, encoded_item, jpeg_header
 from robench.errors import RobenchError
@@ -198,30 +198,29 @@ def decode_on_cpu(monkeypatch):
 FAST = dict(batch_size=8, workers=0, progress=False)
 
 
-def test_a_gpu_decoded_run_records_its_decoder_and_its_own_protocol_hash(clean_root, tmp_path, decode_on_cpu):
-    (cpu,) = evaluate([ORACLE], "imagenet", clean_root, str(tmp_path / "cpu"), options=EvalOptions(**FAST))
-    (gpu,) = evaluate([ORACLE], "imagenet", clean_root, str(tmp_path / "gpu"),
+def test_a_gpu_decoded_run_records_its_decoder_and_its_own_measurement_id(clean_root, tmp_path, decode_on_cpu):
+    (cpu,) = evaluate_suite([ORACLE], "imagenet", clean_root, str(tmp_path / "cpu"), options=EvalOptions(**FAST))
+    (gpu,) = evaluate_suite([ORACLE], "imagenet", clean_root, str(tmp_path / "gpu"),
                       options=EvalOptions(**{**FAST, "workers": 2}, decode="gpu"))
     cpu, gpu = load(cpu), load(gpu)
     assert cpu["run"]["decoder"] == "cpu" and gpu["run"]["decoder"] == "gpu"
-    assert cpu["protocol_hash"] != gpu["protocol_hash"]
+    assert cpu["measurement_id"] != gpu["measurement_id"]
     assert [v["metrics"]["top1"] for v in gpu["variants"]] == [v["metrics"]["top1"] for v in cpu["variants"]]
     assert gpu["variants"][0]["n_seen"] == cpu["variants"][0]["n_seen"] == 50
 
 
-def test_cpu_decoding_keeps_the_protocol_hash_it_always_had():
+def test_cpu_decoding_leaves_the_decoder_out_of_the_measurement_id():
+    """CPU-decoded slice results are matched by the measurement id without a decoder entry, as before
+    --decode existed; only a GPU-decoded run adds it (test above)."""
     from robench.engine.plan import ModelPlan
     from robench.models import load_model
     from robench.results import stable_hash
 
     model, suite = load_model(ORACLE), get_suite("imagenet")
     plan = ModelPlan(model, suite, "unused")
-    assert "decoder" not in plan.protocol and plan.protocol_hash == stable_hash(plan.protocol)
-    before = {k: v for k, v in plan.protocol.items()}  # what plan.py hashed before --decode existed
-    assert set(before) == {"model", "suite", "precision"}
-    with open(os.path.join(os.path.dirname(__file__), "data", "golden", "imagenet.json")) as f:
-        golden = json.load(f)  # written before --decode: same model, suite and precision
-    assert plan.protocol_hash == golden["protocol_hash"]
+    assert "decoder" not in plan.measured and plan.measurement_id == stable_hash(plan.measured)
+    assert set(plan.measured) == {"model", "suite", "precision"}
+    assert stable_hash({**plan.measured, "decoder": "gpu"}) != plan.measurement_id
 
 
 def test_as_released_suites_work_with_gpu_decoding(tmp_path, decode_on_cpu):
@@ -229,7 +228,7 @@ def test_as_released_suites_work_with_gpu_decoding(tmp_path, decode_on_cpu):
     synth.write_imagenet_c(str(tmp_path / "c"), n_classes=2, per_class=1, size=32, corruptions=["fog"])
     synth.write_stylized(str(tmp_path / "s"), labels=[0, 999], per_class=2, size=40)
     for suite, root, select in (("imagenet-c", tmp_path / "c", ["fog"]), ("stylized-imagenet", tmp_path / "s", None)):
-        records = [load(evaluate([ORACLE], suite, str(root), str(tmp_path / f"out-{decode}"), select=select,
+        records = [load(evaluate_suite([ORACLE], suite, str(root), str(tmp_path / f"out-{decode}"), select=select,
                                  options=EvalOptions(**FAST, decode=decode))[0]) for decode in ("cpu", "gpu")]
         top1 = [[v["metrics"]["top1"] for v in r["variants"]] for r in records]
         assert top1[0] == top1[1] and records[1]["run"]["decoder"] == "gpu"
@@ -280,7 +279,7 @@ def test_decode_gpu_without_cuda_is_one_line_before_any_work(clean_root, tmp_pat
     assert "--decode gpu needs a CUDA device and torch sees none" in result.output
     assert "missing" not in result.output and not os.path.exists(tmp_path / "out")  # data not even looked at
     with pytest.raises(RobenchError, match="needs a CUDA device"):
-        evaluate([ORACLE], "imagenet", clean_root, str(tmp_path / "out"), options=EvalOptions(decode="gpu"))
+        evaluate_suite([ORACLE], "imagenet", clean_root, str(tmp_path / "out"), options=EvalOptions(decode="gpu"))
 
 
 def test_decode_gpu_with_a_cpu_device_is_refused():
@@ -298,7 +297,7 @@ def _cpu_and_gpu_decoded_entries(clean_root, tmp_path):
     as decoded on the GPU (no CUDA here: only the label differs). Returns (entries, the gpu record)."""
     entries = tmp_path / "entries"
     for name in ("cpu", "gpu"):
-        evaluate([f"{name}={ORACLE}"], "imagenet", clean_root, str(entries), options=EvalOptions(**FAST))
+        evaluate_suite([f"{name}={ORACLE}"], "imagenet", clean_root, str(entries), options=EvalOptions(**FAST))
     path = entries / "gpu" / "imagenet.json"
     record = load(path)
     record["run"]["decoder"] = "gpu"

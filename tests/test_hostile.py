@@ -94,8 +94,8 @@ def test_a_failing_model_is_named_and_the_others_finish(val, tmp_path, factory, 
     assert load(out / "colour_oracle" / "imagenet.json")["variants"][0]["metrics"]["top1"] == 100.0
     assert (out / "colour_oracle" / "stylized-imagenet.json").exists()
     assert not (out / "bad").exists() or not any(p.endswith(".json") for p in os.listdir(out / "bad"))
-    cells = out / "bad" / ".cells" / "imagenet"
-    assert not cells.exists() or not [p for p in os.listdir(cells) if ".partial-" not in p]
+    cells = out / "bad" / ".slices" / "imagenet"
+    assert not cells.exists() or not [p for p in os.listdir(cells) if ".progress-" not in p]
 
 
 def test_a_failing_model_alone_fails_the_run_with_one_line(val, tmp_path):
@@ -154,7 +154,7 @@ def test_a_full_disk_mid_run_is_one_line_and_finished_cells_are_kept(val, tmp_pa
     real = os.replace
 
     def replace(src, dst):
-        if str(dst).endswith("imagenet.json") and ".cells" not in str(dst):
+        if str(dst).endswith("imagenet.json") and ".slices" not in str(dst):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(src, dst)
 
@@ -162,7 +162,7 @@ def test_a_full_disk_mid_run_is_one_line_and_finished_cells_are_kept(val, tmp_pa
     result = run("-m", ORACLE, "-r", val, "-o", tmp_path)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "No space left on device" in result.output and "rerun the same command" in result.output
-    assert (tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json").exists()
+    assert (tmp_path / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json").exists()
     monkeypatch.setattr(os, "replace", real)
     assert run("-m", ORACLE, "-r", val, "-o", tmp_path).exit_code == 0
 
@@ -276,7 +276,7 @@ def test_resume_state_that_does_not_add_up_is_discarded_with_a_line(val, tmp_pat
     import json
 
     _eval_to(val, tmp_path)
-    cell = tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    cell = tmp_path / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json"
     saved = load(cell)
     edit(saved)
     cell.write_text(json.dumps(saved))
@@ -291,10 +291,10 @@ def test_a_progress_file_outside_its_slice_is_discarded(val, tmp_path):
 
     from robench.engine import progress
 
-    cell = tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    cell = tmp_path / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json"
     os.makedirs(cell.parent)
     fake = progress.identity("h", "m", "f", (0, 16), 0, 1)
-    path = str(cell)[: -len(".json")] + ".partial-0-of-1.json"
+    path = str(cell)[: -len(".json")] + ".progress-0-of-1.json"
     with open(path, "w") as f:
         json.dump({**fake, "done": [[0, 40]], "state": {}, "skipped": [], "predictions": False}, f)
     assert progress.load(path, fake, False, "imagenet/val") is None
@@ -380,7 +380,7 @@ def test_a_stopped_rank_fails_the_others_with_one_line_after_the_timeout():
     assert procs[0].returncode == 2, out + err[-2000:]
     (line,) = [line for line in err.strip().splitlines() if line.startswith("Error: ")]
     assert line.startswith("Error: rank 0 of 2: summing metric states (all_reduce) failed waiting for the other ranks")
-    assert "Finished cells are kept" in line
+    assert "Finished slice results are kept" in line
 
 
 class StallsOnRankOne(torch.nn.Module):
@@ -420,7 +420,7 @@ def test_robench_eval_under_torchrun_with_a_stuck_rank_ends_with_one_line_and_ex
     import re
 
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("Error: rank 0 of 2: ")]
-    assert "failed waiting for the other ranks" in line and "Finished cells are kept" in line
+    assert "failed waiting for the other ranks" in line and "Finished slice results are kept" in line
     assert "terminate called" not in done.stderr  # torchrun's own traceback (ChildFailedError) comes after the line
     assert "Traceback" not in done.stderr.split("Error: rank 0 of 2: ")[0]
     # torchrun's report: rank 0 (the root cause) ended with code 2, rank 1 was stopped by torchrun
@@ -439,11 +439,11 @@ def test_a_training_checkpoint_is_identified_by_its_weights_not_its_bytes(tmp_pa
         torch.save({"arch": "test_robust_resnet", "model": model.state_dict(), "epoch": epoch,
                     "optimizer": {"step": epoch}}, tmp_path / f"e{epoch}.pth")
     a, b = (load_model(str(tmp_path / f"e{e}.pth")) for e in (3, 6))
-    assert a.checkpoint_sha256 == b.checkpoint_sha256 and len(a.checkpoint_sha256) == 64
+    assert a.state_dict_sha256 == b.state_dict_sha256 and len(a.state_dict_sha256) == 64
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
     torch.save({"arch": "test_robust_resnet", "model": model.state_dict()}, tmp_path / "other.pth")
-    assert load_model(str(tmp_path / "other.pth")).checkpoint_sha256 != a.checkpoint_sha256
+    assert load_model(str(tmp_path / "other.pth")).state_dict_sha256 != a.state_dict_sha256
 
 
 def test_resuming_from_garbage_or_another_architecture_is_one_line(tmp_path):
@@ -464,10 +464,10 @@ def test_resuming_from_garbage_or_another_architecture_is_one_line(tmp_path):
 
 
 def test_progress_files_of_another_world_size_are_cleaned(val, tmp_path):
-    cells = tmp_path / "colour_oracle" / ".cells" / "imagenet"
+    cells = tmp_path / "colour_oracle" / ".slices" / "imagenet"
     os.makedirs(cells)
     for rank in (0, 1):  # what a world-2 run killed mid-variant leaves behind
-        (cells / f"imagenet__val.partial-{rank}-of-2.json").write_text("{}")
+        (cells / f"imagenet__val.progress-{rank}-of-2.json").write_text("{}")
     _eval_to(val, tmp_path)
     assert sorted(os.listdir(cells)) == ["imagenet__val.json"]
 
@@ -480,7 +480,7 @@ def test_verify_sees_an_image_rewritten_with_the_same_size_and_time(val, tmp_pat
     root = tmp_path / "data"
     shutil.copytree(val, root)
     _eval_to(root, tmp_path / "out", "--verify")
-    cell = tmp_path / "out" / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    cell = tmp_path / "out" / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json"
     before, names_before = load(cell)["fingerprint"], get_suite("imagenet").variants(root)[0].source.fingerprint()
     first = sorted((root / "val").rglob("*.JPEG"))[0]
     stat = first.stat()

@@ -1,4 +1,4 @@
-"""Job arrays: `robench eval --task i/N` writes partial records; `robench merge` sums them into the
+"""Job arrays: `robench eval --task i/N` writes task records; `robench merge` sums them into the
 record (and predictions file) that one run over all the data writes, aggregates included, and
 refuses sets that are incomplete, duplicated or made under different protocols or data."""
 import os
@@ -32,7 +32,7 @@ def runs(tmp_path_factory):
     return {"root": root, "single": single, "shards": shards}
 
 
-def partial(out, i, n=3):
+def task_record(out, i, n=3):
     return os.path.join(out, MODEL_DIR, f"imagenet-c.task-{i}-of-{n}.json")
 
 
@@ -46,10 +46,10 @@ def copy_shards(runs, tmp_path):
     return target
 
 
-def test_partials_are_slices_without_aggregates(runs):
-    sizes = [[v["n_images"] for v in load(partial(runs["shards"], i))["variants"]] for i in range(3)]
+def test_task_records_are_slices_without_aggregates(runs):
+    sizes = [[v["n_images"] for v in load(task_record(runs["shards"], i))["variants"]] for i in range(3)]
     assert sizes == [[2] * 10, [1] * 10, [1] * 10]  # 4 images per cell split 2/1/1, unpadded
-    assert all(load(partial(runs["shards"], i))["aggregates"] == {} for i in range(3))
+    assert all(load(task_record(runs["shards"], i))["aggregates"] == {} for i in range(3))
 
 
 def test_merge_equals_one_run(runs, tmp_path):
@@ -79,7 +79,7 @@ def test_merge_of_one_model_folder(runs, tmp_path):
 
 def test_missing_shard_is_an_error(runs, tmp_path):
     out = copy_shards(runs, tmp_path)
-    os.unlink(partial(out, 1))
+    os.unlink(task_record(out, 1))
     result = merge(out)
     assert result.exit_code == 2
     assert "task(s) 1/3 of imagenet-c are missing" in result.output
@@ -88,7 +88,7 @@ def test_missing_shard_is_an_error(runs, tmp_path):
 
 def test_duplicated_shard_is_an_error(runs, tmp_path):
     out = copy_shards(runs, tmp_path)
-    shutil.copy(partial(out, 0), partial(out, 2))  # shard 0 twice, shard 2 gone
+    shutil.copy(task_record(out, 0), task_record(out, 2))  # shard 0 twice, shard 2 gone
     result = merge(out)
     assert result.exit_code == 2
     assert "holds task [0, 3] but its name says 2/3" in result.output
@@ -96,26 +96,26 @@ def test_duplicated_shard_is_an_error(runs, tmp_path):
 
 def test_shards_of_two_job_arrays_are_an_error(runs, tmp_path):
     out = copy_shards(runs, tmp_path)
-    record = load(partial(out, 0))
+    record = load(task_record(out, 0))
     record["run"]["task"] = [0, 2]
-    atomic_write_json(partial(out, 0, 2), record)
+    atomic_write_json(task_record(out, 0, 2), record)
     result = merge(out)
     assert result.exit_code == 2
     assert "job arrays of different sizes (of-2, of-3)" in result.output
 
 
 @pytest.mark.parametrize("field,value,words", [
-    ("protocol_hash", "0" * 16, "differ in protocol_hash"),
+    ("measurement_id", "0" * 16, "differ in measurement_id"),
     ("fingerprint", "f" * 16, "differ in data fingerprint"),
 ])
 def test_shards_that_disagree_are_an_error(runs, tmp_path, field, value, words):
     out = copy_shards(runs, tmp_path)
-    record = load(partial(out, 2))
+    record = load(task_record(out, 2))
     if field == "fingerprint":
         record["suite"]["fingerprint"] = value
     else:
         record[field] = value
-    atomic_write_json(partial(out, 2), record)
+    atomic_write_json(task_record(out, 2), record)
     result = merge(out)
     assert result.exit_code == 2
     assert words in result.output and "imagenet-c.task-2-of-3.json" in result.output
@@ -141,3 +141,21 @@ def test_merge_on_tar_shards_equals_one_run(runs, tmp_path):
     single = load(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.json"))
     assert merged["variants"] == single["variants"]
     assert comparable(merged, out) == comparable(single, runs["single"])
+
+
+def test_the_merged_record_is_no_task_of_the_array(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    assert load(task_record(out, 1))["run"]["config"]["task"] == "1/3"  # what each task was run with
+    assert merge(out).exit_code == 0
+    merged = load(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
+    assert merged["run"]["task"] is None and merged["run"]["config"]["task"] is None
+
+
+def test_a_bad_state_in_a_task_record_names_its_file(runs, tmp_path):
+    out = copy_shards(runs, tmp_path)
+    record = load(task_record(out, 1))
+    record["variants"][3]["state"]["correct1"] = [1, 2, 3]  # not the shape its metric set declares
+    atomic_write_json(task_record(out, 1), record)
+    result = merge(out)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "imagenet-c.task-1-of-3.json: variant" in result.output

@@ -2,7 +2,7 @@
 
 Records come from the real engine on generated data (the colour oracle scores exactly 100%, a random
 ResNet-18 near 0%) and from the leaderboard's fixture records (known numbers, see test_leaderboard.py),
-copied into one --out folder beside a partial job-array record and the engine's hidden .cells folders.
+copied into one --out folder beside a job-array task record and the engine's hidden .slices folders.
 """
 import csv
 import io
@@ -43,13 +43,13 @@ def results(tmp_path_factory):
     import torch
 
     from robench.datasets import synth
-    from robench.engine import EvalOptions, evaluate
+    from robench.engine import EvalOptions, evaluate_suite
 
     base = tmp_path_factory.mktemp("report")
     root, out = str(base / "data"), str(base / "out")
     synth.write_imagenet(root, n_classes=3, per_class=2, size=32)
     torch.manual_seed(0)
-    evaluate([ORACLE, "resnet18@random"], "imagenet", root, out,
+    evaluate_suite([ORACLE, "resnet18@random"], "imagenet", root, out,
              options=EvalOptions(batch_size=8, workers=0, progress=False))
     for model in (DEIT, ROBUST):
         shutil.copytree(os.path.join(FIXTURES, model), os.path.join(out, model))
@@ -58,7 +58,7 @@ def results(tmp_path_factory):
     partial["run"]["task"] = [0, 2]
     with open(os.path.join(out, "colour_oracle", "imagenet.task-0-of-2.json"), "w") as f:
         json.dump(partial, f)
-    assert os.path.isdir(os.path.join(out, "colour_oracle", ".cells"))  # the engine's cells: never read
+    assert os.path.isdir(os.path.join(out, "colour_oracle", ".slices"))  # the engine's cells: never read
     return out
 
 
@@ -96,9 +96,9 @@ def test_frame_has_one_row_per_section_and_model_and_the_declared_columns(result
     assert rows.loc["resnet18", "imagenet_top1"] < 34  # at most 2 of 6 images: a floor, not a model
     assert rows.loc["colour_oracle", COLUMNS[1:]].isna().all()
     assert str(frame["imagenet_top1"].dtype) == "float64"
-    (problem,) = frame.attrs["problems"]  # the partial; the .cells folders are not even looked at
+    (problem,) = frame.attrs["problems"]  # the task record; the .slices folders are not even looked at
     assert problem.path.endswith(os.path.join("colour_oracle", "imagenet.task-0-of-2.json"))
-    assert problem.reason == "partial record of a job-array task, already merged into imagenet.json"
+    assert problem.reason == "task record of a job-array task, already merged into imagenet.json"
 
 
 def test_frame_from_records_equals_frame_from_the_folder(results, frame):
@@ -112,7 +112,7 @@ def test_table_format(results, frame):
     result = report(results)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        f"warning: skipped {os.path.join(results, 'colour_oracle', 'imagenet.task-0-of-2.json')}: partial record "
+        f"warning: skipped {os.path.join(results, 'colour_oracle', 'imagenet.task-0-of-2.json')}: task record "
         "of a job-array task, already merged into imagenet.json"]
     lines = result.stdout.splitlines()
     titles = [lines[i - 2] for i, line in enumerate(lines) if line.startswith("Model ")]
@@ -242,7 +242,7 @@ def test_missing_or_empty_directory_says_what_to_run(tmp_path):
     one_line_error(report(str(missing)), f"results directory {missing} does not exist: run `robench eval "
                                          f"--model MODEL --root DATA --out {missing}` first")
     empty = tmp_path / "empty"
-    (empty / "m" / ".cells").mkdir(parents=True)
+    (empty / "m" / ".slices").mkdir(parents=True)
     one_line_error(report(str(empty)), f"no result records in {empty}: run `robench eval")
     (empty / "m" / "imagenet.json").write_text("{not json")
     result = report(str(empty))

@@ -43,17 +43,17 @@ def reference(root, tmp_path_factory):
 
 
 def cells_dir(out):
-    return os.path.join(out, MODEL_DIR, ".cells", "imagenet-c")
+    return os.path.join(out, MODEL_DIR, ".slices", "imagenet-c")
 
 
 def finished_cells(out):
-    return sorted(p for p in glob.glob(os.path.join(cells_dir(out), "*.json")) if ".partial-" not in p)
+    return sorted(p for p in glob.glob(os.path.join(cells_dir(out), "*.json")) if ".progress-" not in p)
 
 
 def checkpointed(out):
     """Samples recorded in in-cell checkpoints (rank 0 of 1)."""
     done = 0
-    for path in glob.glob(os.path.join(cells_dir(out), "*.partial-0-of-1.json")):
+    for path in glob.glob(os.path.join(cells_dir(out), "*.progress-0-of-1.json")):
         try:
             with open(path) as f:
                 done += R.total(json.load(f)["done"])
@@ -85,7 +85,7 @@ def test_killed_run_resumes_to_the_same_record(root, reference, tmp_path):
         comparable(load(os.path.join(reference, MODEL_DIR, "imagenet-c.json")), reference)
     pd.testing.assert_frame_equal(pd.read_parquet(os.path.join(out, MODEL_DIR, "imagenet-c.predictions.parquet")),
                                   pd.read_parquet(os.path.join(reference, MODEL_DIR, "imagenet-c.predictions.parquet")))
-    assert not glob.glob(os.path.join(cells_dir(out), "*.partial-*"))
+    assert not glob.glob(os.path.join(cells_dir(out), "*.progress-*"))
 
 
 def test_rerun_reuses_finished_cells_and_redoes_other_protocols(root, reference, tmp_path, monkeypatch):

@@ -49,7 +49,7 @@ def shard_sets(folders, tmp_path_factory):
 
 def _comparable(record):
     aggregates = {k: v for k, v in record["aggregates"].items() if k != "notes"}  # notes name paths
-    return record["variants"], aggregates, record["suite"]["fingerprint"], record["protocol_hash"]
+    return record["variants"], aggregates, record["suite"]["fingerprint"], record["measurement_id"]
 
 
 @pytest.mark.parametrize("suite, name, select", [("imagenet-c", "c", "fog,glass_blur"), ("imagenet-a", "a", None)])

@@ -1,11 +1,11 @@
-"""``robench merge``: combine the partial records of a job array into the full records."""
+"""``robench merge``: combine the task records of a job array into the full records."""
 import click
 
 
 @click.command("merge")
 @click.argument("directory", type=click.Path())
 def command(directory):
-    """Merge DIRECTORY's <suite>.task-i-of-N.json partial records (from `robench eval --task i/N`).
+    """Merge DIRECTORY's <suite>.task-i-of-N.json task records (from `robench eval --task i/N`).
 
     DIRECTORY is an --out folder (every model in it) or one model's folder. Writes
     <suite>.json (and <suite>.predictions.parquet when every task saved predictions), exactly

@@ -1,10 +1,10 @@
-"""The evaluation engine: ``evaluate(models, suite, root, out_dir)`` -> record paths.
+"""The evaluation engine: ``evaluate_suite(models, suite, root, out_dir)`` -> record paths.
 
-See ``loop`` for the batching, ``runtime`` for devices and ranks, ``cell_files`` for resumption.
+See ``loop`` for the batching, ``runtime`` for devices and ranks, ``slice_results`` and ``progress`` for resumption.
 ``evaluate_suites`` runs several suites with the same loaded models, in order: each suite resumes
-from its own cells, so a run killed in its third suite redoes nothing of the first two.
+from its own slice results, so a run killed in its third suite redoes nothing of the first two.
 """
-from robench.engine.loop import EvalOptions, run_cells
+from robench.engine.loop import EvalOptions, run_slices
 
 
 def _loaded(models):
@@ -20,13 +20,13 @@ def _loaded(models):
     return loaded
 
 
-def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime=None, variants=None):
+def evaluate_suite(models, suite, root, out_dir, *, select=None, options=None, runtime=None, variants=None):
     """Evaluates every model on every selected variant of ``suite`` under ``root``.
 
     ``models``: spec strings, ``LoadedModel``s or ``torch.nn.Module``s; ``suite``: a name or a Suite;
     ``variants``: the suite's variants when already scanned. Writes one record per model to
     ``out_dir/<model>/<suite>.json`` (rank 0 only) and returns their paths. A model whose forward pass
-    fails (raises, or returns anything but finite (N, 1000) logits) gets ``model.failure`` set, no cells
+    fails (raises, or returns anything but finite (N, 1000) logits) gets ``model.failure`` set, no slice results
     and no record; the others finish. With ``options.nonfinite == "wrong"`` NaN or infinite logits do
     not fail the model: each such image counts as a wrong prediction (``engine.scoring``), is counted
     per variant in the record and named in one warning line per model and variant on stderr.
@@ -42,7 +42,7 @@ def evaluate(models, suite, root, out_dir, *, select=None, options=None, runtime
              for m in _loaded(models) if m.failure is None]
     if not plans:
         return []
-    runtime = run_cells(plans, suite, variants, options, runtime)
+    runtime = run_slices(plans, suite, variants, options, runtime)
     if not runtime.is_main:
         return []
     # a model that failed (model.failure says where and why) gets no record; the others do
@@ -59,6 +59,6 @@ def evaluate_suites(models, located, out_dir, *, options=None, runtime=None):
     runtime = runtime or init_runtime(options.device, options.dist_timeout)
     paths = []
     for item in located:
-        paths += evaluate([m for m in loaded if m.failure is None], item.suite, item.root, out_dir,
+        paths += evaluate_suite([m for m in loaded if m.failure is None], item.suite, item.root, out_dir,
                           options=options, runtime=runtime, variants=item.variants)
     return paths

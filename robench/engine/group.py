@@ -27,9 +27,9 @@ class GroupRun:
         self.variant, self.key, self.members = variant, key, members
         self.options, self.runtime = options, runtime
         self.rank_slice = work.rank_slice
-        self.paths = [progress.path_for(p.cell_path(variant.name, options.task), runtime.rank, runtime.world)
+        self.paths = [progress.path_for(p.slice_result_path(variant.name, options.task), runtime.rank, runtime.world)
                       for p in members]
-        self.identities = [progress.identity(p.protocol_hash, p.metric_set.id, work.fingerprint, work.rank_slice,
+        self.identities = [progress.identity(p.measurement_id, p.metric_set.id, work.fingerprint, work.rank_slice,
                                              runtime.rank, runtime.world) for p in members]
         self._resume()
 
@@ -194,7 +194,7 @@ def _restored(saved, members):
         if any(m.count + len(saved[0].skipped) != done for m in states):
             raise ValueError(f"its counts do not add up to the {done} images it says it has done")
     except (RobenchError, ValueError) as e:
-        from robench.engine.cell_files import discarded
+        from robench.engine.slice_results import discarded
 
         discarded("the progress files of " + ", ".join(p.model.name for p in members), e)
         return None

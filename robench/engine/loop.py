@@ -1,16 +1,16 @@
 """The evaluation loop: variants x preprocessing groups x models, one decode per group.
 
-Rank 0 decides which cells still need work (so that every rank runs the same collectives in the
+Rank 0 decides which slices still need work (so that every rank runs the same collectives in the
 same order, whatever its view of the disk) and broadcasts the list. For every variant, the
 models that still need it are grouped by the pixels they see (``pixel_key``); each group reads
 and decodes this rank's slice once and runs all its models on every batch (``group.GroupRun``).
-Then the metric states are summed over ranks with one all-reduce and rank 0 saves one cell per
+Then the metric states are summed over ranks with one all-reduce and rank 0 saves one slice result per
 (model, variant, job-array task) before the next group starts.
 """
 from collections import defaultdict
 from dataclasses import dataclass
 
-from robench.engine import cell_files
+from robench.engine import slice_results
 from robench.engine.group import GroupRun
 from robench.engine.memory import check_batch_memory
 from robench.engine.predictions import PredictionRows, write_rows
@@ -33,7 +33,7 @@ class EvalOptions:
     skip_bad_images: bool = False
     task: tuple = None  # (i, N): this job-array task's slice of every variant (--task i/N)
     save_predictions: bool = False
-    progress_every: int = 50  # batches between progress files inside a cell; 0: none
+    progress_every: int = 50  # batches between progress files inside a slice; 0: none
     progress: bool = True
     threads: int = None  # CPU: batches in forward passes at once (runners.py); None: one per core, <= 16
     config: dict = None  # the run's resolved configuration (robench.run_config.stored), kept in records
@@ -45,7 +45,7 @@ class EvalOptions:
 
 @dataclass
 class WorkItem:
-    """One preprocessing group's unfinished cells in one variant: the job slice and this rank's part."""
+    """One preprocessing group's unfinished slices in one variant: the job slice and this rank's part."""
 
     variant_index: int
     plan_indices: list
@@ -56,25 +56,25 @@ class WorkItem:
 
 
 def pending_work(plans, variants, options):
-    """WorkItems for the cells not finished on disk, as seen by this process (rank 0 decides)."""
+    """WorkItems for the slices not finished on disk, as seen by this process (rank 0 decides)."""
     todo = []
     for vi, variant in enumerate(variants):
         start, stop = (0, len(variant)) if options.task is None else contiguous_slice(len(variant), *options.task)
         fingerprint = variant.fingerprint(options.verify)
         groups = defaultdict(list)
         for pi, plan in enumerate(plans):
-            path = plan.cell_path(variant.name, options.task)
-            if cell_files.load_cell(path, plan.protocol_hash, fingerprint, start, stop, plan.metric_set,
+            path = plan.slice_result_path(variant.name, options.task)
+            if slice_results.load_slice_result(path, plan.measurement_id, fingerprint, start, stop, plan.metric_set,
                                     need_predictions=options.save_predictions) is None:
                 groups[pixel_key(plan.model.data_config, variant.resize)].append(pi)
             else:
-                cell_files.remove_partials(path)
+                slice_results.remove_progress_files(path)
         todo.extend(WorkItem(vi, members, start, stop, fingerprint) for members in groups.values())
     return todo
 
 
-def run_cells(plans, suite, variants, options, runtime=None):
-    """Evaluates every (plan, variant) cell not already on disk; returns the runtime used."""
+def run_slices(plans, suite, variants, options, runtime=None):
+    """Evaluates every (plan, variant) slice not already on disk; returns the runtime used."""
     runtime = runtime or init_runtime(options.device, options.dist_timeout)
     for plan in plans:
         plan.prepare(runtime.device, options.channels_last, options.compile)
@@ -104,7 +104,7 @@ def run_cells(plans, suite, variants, options, runtime=None):
 
 
 def _finish(work, run, options, runtime):
-    """Sums the group's states over ranks; rank 0 saves the cells of the models that did not fail on
+    """Sums the group's states over ranks; rank 0 saves the slice results of the models that did not fail on
     any rank; progress files are then dropped."""
     skipped = sorted(s for part in runtime.all_gather_objects(run.skipped) for s in part)
     skipped = [[key, reason] for _, key, reason in skipped]
@@ -117,20 +117,20 @@ def _finish(work, run, options, runtime):
         if plan.model.failure is not None:
             continue
         metrics.load_flat(runtime.all_reduce_sum(metrics.flat()))
-        path = plan.cell_path(run.variant.name, options.task)
+        path = plan.slice_result_path(run.variant.name, options.task)
         if rows is not None:
             parts = runtime.gather_objects(rows.columns())
             if runtime.is_main:
-                write_rows(cell_files.predictions_part(path), _joined(run.variant.name, parts))
+                write_rows(slice_results.predictions_part(path), _joined(run.variant.name, parts))
         if runtime.is_main:
-            cell_files.save_cell(path, protocol_hash=plan.protocol_hash, metric_set=plan.metric_set,
+            slice_results.save_slice_result(path, measurement_id=plan.measurement_id, metric_set=plan.metric_set,
                                  fingerprint=work.fingerprint, start=work.start, stop=work.stop,
                                  variant=run.variant.name, state=metrics.state_dict(), n_seen=metrics.count,
                                  skipped=skipped)
     runtime.barrier()
     for plan in run.members:  # every world size's: a world-2 run killed and rerun at world 1 leaves none
         if runtime.is_main:
-            cell_files.remove_partials(plan.cell_path(run.variant.name, options.task))
+            slice_results.remove_progress_files(plan.slice_result_path(run.variant.name, options.task))
 
 
 def _joined(variant, parts):

@@ -1,9 +1,9 @@
-"""Merging the partial records of a job array (``robench eval --task i/N``) into one record.
+"""Merging the task records of a job array (``robench eval --task i/N``) into one record.
 
 Task i of N covers slice i of every variant, so the full record is the per-variant sum of the
-partial metric states; metrics and suite aggregates are then recomputed from the sums, giving
-the record one run over all the data would have written. Partials must form one complete set
-made under one protocol on one data set: anything else is an error that says which file.
+task records' metric states; metrics and suite aggregates are then recomputed from the sums, giving
+the record one run over all the data would have written. Task records must form one complete set
+made as one measurement on one data set: anything else is an error that says which file.
 """
 import glob
 import os
@@ -14,59 +14,63 @@ from robench.engine.records import nonfinite_note, predictions_path, suite_aggre
 from robench.errors import RecordError
 from robench.results import load_record, now, record_path, write_record
 
-PARTIAL = re.compile(r"^(?P<suite>.+)\.task-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
+TASK_RECORD = re.compile(r"^(?P<suite>.+)\.task-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
 
 
 def model_dirs(directory):
-    """``directory`` itself when it holds partial records, else its subfolders that do."""
+    """``directory`` itself when it holds task records, else its subfolders that do."""
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise RecordError(f"{directory} is not a directory (give an --out folder or one model's folder in it)")
 
-    def has_partials(d):
-        return any(PARTIAL.match(os.path.basename(p)) for p in glob.glob(os.path.join(glob.escape(d), "*.json")))
+    def has_task_records(d):
+        return any(TASK_RECORD.match(os.path.basename(p)) for p in glob.glob(os.path.join(glob.escape(d), "*.json")))
 
-    if has_partials(directory):
+    if has_task_records(directory):
         return [directory]
     found = sorted(os.path.join(directory, e) for e in os.listdir(directory)
-                   if os.path.isdir(os.path.join(directory, e)) and has_partials(os.path.join(directory, e)))
+                   if os.path.isdir(os.path.join(directory, e)) and has_task_records(os.path.join(directory, e)))
     if not found:
-        raise RecordError(f"no partial records (<suite>.task-i-of-N.json) in {directory} or its subfolders; "
+        raise RecordError(f"no task records (<suite>.task-i-of-N.json) in {directory} or its subfolders; "
                           "write them with `robench eval ... --task i/N`")
     return found
 
 
 def merge_directory(directory):
-    """Merges every (model, suite) set of partials under ``directory``; returns [(record path, notes)]."""
+    """Merges every (model, suite) set of task_records under ``directory``; returns [(record path, notes)]."""
     results = []
     for model_dir in model_dirs(directory):
         by_suite = {}
         for path in sorted(glob.glob(os.path.join(glob.escape(model_dir), "*.json"))):
-            m = PARTIAL.match(os.path.basename(path))
+            m = TASK_RECORD.match(os.path.basename(path))
             if m:
                 by_suite.setdefault(m["suite"], []).append((int(m["i"]), int(m["n"]), path))
-        for suite_name, partials in sorted(by_suite.items()):
-            results.append(merge_partials(model_dir, suite_name, partials))
+        for suite_name, task_records in sorted(by_suite.items()):
+            results.append(merge_task_records(model_dir, suite_name, task_records))
     return results
 
 
-def merge_partials(model_dir, suite_name, partials):
-    """Checks one complete set of partials, sums it and writes ``<suite>.json``; returns (path, notes)."""
-    records = _complete_set(suite_name, partials)
+def merge_task_records(model_dir, suite_name, task_records):
+    """Checks one complete set of task_records, sums it and writes ``<suite>.json``; returns (path, notes)."""
+    records = _complete_set(suite_name, task_records)
     first = records[0]
-    _check_agree(records, [p for _, _, p in sorted(partials)])
+    _check_agree(records, [p for _, _, p in sorted(task_records)])
     from robench.datasets import get_suite
     from robench.metrics.base import MetricSet
 
     metric_set = MetricSet(first.metric_set.get("metrics"))
     if metric_set.id != first.metric_set.get("id"):
-        raise RecordError(f"{partials[0][2]} was made with another version of the metrics "
+        raise RecordError(f"{task_records[0][2]} was made with another version of the metrics "
                           f"({', '.join(metric_set.names)}): rerun the tasks with this robench")
-    entries = [_merged_entry([r.variants[k] for r in records], metric_set) for k in range(len(first.variants))]
+    paths = [p for _, _, p in sorted(task_records)]
+    entries = [_merged_entry([r.variants[k] for r in records], metric_set, paths) for k in range(len(first.variants))]
     out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first.model["name"]
     suite = get_suite(first.suite["name"])
     # The tasks' own model, suite and env sections stand: they describe where the numbers were made.
-    first.created, first.run, first.variants = now(), {**first.run, "task": None}, entries
+    run = {**first.run, "task": None}
+    if isinstance(run.get("config"), dict) and "task" in run["config"]:  # the merged record is no task's
+        run["config"] = {**run["config"], "task": None}
+    first.created, first.run, first.variants = now(), run, entries
     first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
     notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
     if first.aggregates.get("nonfinite"):
@@ -74,15 +78,15 @@ def merge_partials(model_dir, suite_name, partials):
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
 
 
-def _complete_set(suite_name, partials):
-    counts = sorted({n for _, n, _ in partials})
+def _complete_set(suite_name, task_records):
+    counts = sorted({n for _, n, _ in task_records})
     if len(counts) > 1:
-        raise RecordError(f"partial records of {suite_name} come from job arrays of different sizes "
+        raise RecordError(f"task records of {suite_name} come from job arrays of different sizes "
                           f"({', '.join(f'of-{n}' for n in counts)}); keep one set and delete the others: "
-                          + ", ".join(p for _, _, p in partials))
+                          + ", ".join(p for _, _, p in task_records))
     n = counts[0]
     records, claimed = [None] * n, {}
-    for i, _, path in sorted(partials):
+    for i, _, path in sorted(task_records):
         record = load_record(path)
         said = record.run.get("task")
         if said != [i, n]:
@@ -100,7 +104,7 @@ def _complete_set(suite_name, partials):
 
 def _check_agree(records, paths):
     first = records[0]
-    checks = (("protocol_hash", lambda r: r.protocol_hash, "a different protocol (model, weights, "
+    checks = (("measurement_id", lambda r: r.measurement_id, "a different measurement (model, weights, "
                "preprocessing or precision)"),
               ("metric set", lambda r: r.metric_set.get("id"), "another version of robench's metrics or "
                "another --nonfinite"),
@@ -113,11 +117,12 @@ def _check_agree(records, paths):
                                   "rerun the odd task(s) with the same command as the others")
 
 
-def _merged_entry(parts, metric_set):
-    """One variant of the merged record: the parts' states summed (they are additive)."""
+def _merged_entry(parts, metric_set, paths):
+    """One variant of the merged record: the parts' states summed (they are additive); a state that is
+    not one of the metric set names its task file."""
     state = metric_set.new()
-    for part in parts:
-        state.merge(metric_set.restore(part.state, f"variant {part.name}"))
+    for part, path in zip(parts, paths):
+        state.merge(metric_set.restore(part.state, f"{path}: variant {part.name}"))
     skipped = [s for part in parts for s in part.skipped]
     return variant_result(parts[0].name, parts[0].info, sum(p.n_images for p in parts), parts[0].n_official,
                           state, skipped)

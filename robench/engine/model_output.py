@@ -3,7 +3,7 @@ other models of a run their work.
 
 A forward pass that raises, or returns something other than one finite row of 1000 logits per image,
 becomes a ``ModelFailure`` with the reason; the engine then leaves that model out of the rest of the
-run (its cells and records are not written) and finishes the others. With ``--nonfinite wrong``
+run (its slice results and records are not written) and finishes the others. With ``--nonfinite wrong``
 NaN and infinite logits are let through (the shape is still checked): the scorer counts such an
 image as a wrong prediction (``robench.engine.scoring``).
 """

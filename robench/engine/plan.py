@@ -1,16 +1,17 @@
-"""One model's part in a run: its loaded module, protocol hash, metric set and where its cells live.
+"""One model's part in a run: its loaded module, measurement id, metric set and where its slice results live.
 
-The protocol hash covers what decides the numbers (model, weights, preprocessing, suite,
-precision, and the JPEG decoder when it is the GPU's: CPU-decoded cells keep the hash they always
-had); speed knobs (batch size, workers, channels_last, compile, world size) stay out of
-it, so a cell computed one way is reused by a run configured another way. The metric set is kept
-apart: adding a metric recomputes cells without changing the protocol. ``--nonfinite wrong`` adds the
-``nonfinite`` metric to the set (so its cells are never mixed with a default run's, and the count
-travels with the metric state); the protocol is the same, and the leaderboard looks at the count.
+The measurement id is the identity of a measurement: a hash of what decides the numbers (model,
+weights and their hash, preprocessing, suite, precision, and the JPEG decoder when it is the GPU's);
+speed knobs (batch size, workers, channels_last, compile, world size) stay out of it, so a slice
+computed one way is reused by a run configured another way. The metric set is kept apart: adding a
+metric recomputes slices without changing the measurement id. ``--nonfinite wrong`` adds the
+``nonfinite`` metric to the set (so its slice results are never mixed with a default run's, and the
+count travels with the metric state). "Protocol" is kept for the benchmark's rules that a record may
+depart from (``robench.leaderboard.protocol``).
 """
 import torch
 
-from robench.engine import cell_files
+from robench.engine import slice_results
 from robench.results import stable_hash
 
 
@@ -28,15 +29,16 @@ class ModelPlan:
         self.module = model.module
         self.forward = self.module
         describe = model.describe()
-        self.protocol = {
-            "model": {k: describe[k] for k in ("spec", "weights", "checkpoint_sha256", "data_config")},
+        self.measured = {
+            "model": {k: describe.get(k) for k in ("spec", "weights", "weights_sha256", "state_dict_sha256",
+                                                    "data_config")},
             "suite": {"name": suite.name, "version": suite.version, "label_subset": suite.label_subset,
                       "resize": suite.resize},
             "precision": precision,
         }
         if decoder != "cpu":  # nvjpeg's pixels differ slightly from the CPU decoder's
-            self.protocol["decoder"] = decoder
-        self.protocol_hash = stable_hash(self.protocol)
+            self.measured["decoder"] = decoder
+        self.measurement_id = stable_hash(self.measured)
 
     def prepare(self, device, channels_last=False, compile=False):
         """Moves the model to ``device`` in eval mode; ``forward`` is what the loop calls."""
@@ -46,5 +48,5 @@ class ModelPlan:
         self.module.eval()
         self.forward = torch.compile(self.module) if compile else self.module
 
-    def cell_path(self, variant_name, task=None):
-        return cell_files.cell_path(self.out_dir, self.model.name, self.suite.name, variant_name, task)
+    def slice_result_path(self, variant_name, task=None):
+        return slice_results.slice_result_path(self.out_dir, self.model.name, self.suite.name, variant_name, task)

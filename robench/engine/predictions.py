@@ -4,8 +4,8 @@ One parquet file per (model, suite) next to its record, ``<suite>.predictions.pa
 row per sample: variant, index (position in the variant), key, label (1k index), top5_class
 (1k indices, best first), top5_prob and label_prob (the softmax probability of the true class;
 over the suite's 200 classes for ImageNet-R/A). top-1/top-5 follow from top5_class and label,
-NLL from label_prob, ECE from top5_prob[0]. Each finished cell keeps its own part file (written
-before the cell itself), so resumed and sharded runs assemble the same file at the end.
+NLL from label_prob, ECE from top5_prob[0]. Each finished slice result keeps its own part file (written
+before the slice result itself), so resumed and sharded runs assemble the same file at the end.
 """
 
 import numpy as np

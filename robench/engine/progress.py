@@ -1,10 +1,10 @@
-"""Progress files: how far each rank got inside an unfinished cell, so that a killed 50,000-image cell does not restart at zero.
+"""Progress files: how far each rank got inside an unfinished slice, so that a killed 50,000-image variant does not restart at zero.
 
 Every ``--progress-every`` batches each rank writes, per model, the metric state of the samples
 it has done, those samples (as index ranges: DataLoader workers each stop at their own place),
 the files it skipped and, with --save-predictions, its prediction rows (a parquet side file
 written first; rows beyond the recorded ranges are dropped on load). Because metric states are
-exact sums, resuming from a progress file gives the same cell as an uninterrupted run. A progress file
+exact sums, resuming from a progress file gives the same slice result as an uninterrupted run. A progress file
 belongs to one rank of one world size; any other run ignores it and recomputes the slice.
 """
 import os
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robench.engine import cell_files, predictions
+from robench.engine import slice_results, predictions
 from robench.engine import ranges as R
 from robench.fileio import atomic_write_json
 from robench.results import read_json
@@ -20,7 +20,7 @@ from robench.results import read_json
 
 @dataclass
 class Progress:
-    """What one rank has done of its slice of one cell, for one model."""
+    """What one rank has done of its slice of one variant, for one model."""
 
     done: list = field(default_factory=list)  # index ranges
     state: dict = None  # MetricState.state_dict()
@@ -58,7 +58,7 @@ def load(path, identity, want_predictions, variant):
             progress.rows = _load_rows(_rows_path(path), progress.done, variant)
         return progress
     except Exception as e:  # damaged or from another robench: recompute rather than trust
-        cell_files.discarded(path, e)
+        slice_results.discarded(path, e)
         return None
 
 
@@ -72,11 +72,11 @@ def _load_rows(path, done, variant):
     return predictions.PredictionRows.from_columns(variant, picked)
 
 
-def identity(protocol_hash, metric_set_id, fingerprint, rank_slice, rank, world):
+def identity(measurement_id, metric_set_id, fingerprint, rank_slice, rank, world):
     """What a progress file must match to be resumed from."""
-    return {"protocol_hash": protocol_hash, "metric_set": metric_set_id, "fingerprint": fingerprint,
+    return {"measurement_id": measurement_id, "metric_set": metric_set_id, "fingerprint": fingerprint,
             "slice": list(rank_slice), "rank": rank, "world": world}
 
 
-def path_for(cell_file, rank, world):
-    return cell_files.partial_path(cell_file, rank, world)
+def path_for(slice_result, rank, world):
+    return slice_results.progress_path(slice_result, rank, world)

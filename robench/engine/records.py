@@ -1,7 +1,7 @@
-"""Assembling a (model, suite) Record from its finished cells (and its predictions file)."""
+"""Assembling a (model, suite) Record from its finished slice results (and its predictions file)."""
 import os
 
-from robench.engine import cell_files, predictions
+from robench.engine import slice_results, predictions
 from robench.errors import RobenchError
 from robench.results import Record, VariantResult, environment, now, record_path, stable_hash, write_record
 
@@ -26,6 +26,22 @@ def data_origin(variants):
     return origins.pop() if len(origins) == 1 else "mixed"
 
 
+def data_format(variants):
+    """What the record says about how the data was held (``Source.describe``: the format, the source
+    files, the label source), one entry when every variant says the same, else the union of them."""
+    described = [getattr(v.source, "describe", lambda: {"format": "folder"})() for v in variants]
+    if all(d == described[0] for d in described):
+        return dict(described[0])
+    merged = {"format": sorted({d.get("format") for d in described})}
+    for key in sorted({k for d in described for k in d} - {"format"}):
+        values = [d[key] for d in described if key in d]
+        flat = [x for value in values for x in (value if isinstance(value, list) else [value])]
+        merged[key] = sorted(set(map(str, flat)))
+    if len(merged["format"]) == 1:
+        merged["format"] = merged["format"][0]
+    return merged
+
+
 def suite_section(suite, root, variants, options=None):
     from robench.engine.loop import EvalOptions
 
@@ -33,7 +49,7 @@ def suite_section(suite, root, variants, options=None):
     section = {"name": suite.name, "version": suite.version, "root": os.path.abspath(os.fspath(root)),
                "fingerprint": stable_hash([[v.name, v.fingerprint(options.verify)] for v in variants]),
                "label_subset": suite.label_subset, "resize": suite.resize, "description": suite.description,
-               "data_origin": data_origin(variants)}
+               "data_origin": data_origin(variants), "data_format": data_format(variants)}
     if not suite.resize:
         sizes = {v.stored_size for v in variants if v.stored_size}
         section["stored_size"] = sizes.pop() if len(sizes) == 1 else None
@@ -96,18 +112,18 @@ def suite_aggregates(suite, model, suite_info, entries):
 
 
 def write_plan_record(plan, variants, root, options, runtime):
-    """Builds the record of ``plan`` from its cells and writes it; returns its path."""
+    """Builds the record of ``plan`` from its slice results and writes it; returns its path."""
     entries, parts = [], []
     for variant in variants:
-        path = plan.cell_path(variant.name, options.task)
-        cell = cell_files.read_json(path) if os.path.isfile(path) else None
+        path = plan.slice_result_path(variant.name, options.task)
+        cell = slice_results.read_json(path) if os.path.isfile(path) else None
         if cell is None:
-            raise RobenchError(f"cell {path} is missing after evaluation")
+            raise RobenchError(f"slice result {path} is missing after evaluation")
         start, stop = cell["slice"]
         state = plan.metric_set.restore(cell["state"], path)
         entries.append(variant_result(variant.name, variant.info, stop - start, variant.n_official, state,
                                       cell["skipped"]))
-        parts.append(cell_files.predictions_part(path))
+        parts.append(slice_results.predictions_part(path))
     warn_nonfinite(plan.model.name, entries)
     suite, model = plan.suite, plan.model.describe()
     run_info = {"device": runtime.device.type, "precision": options.precision, "world_size": runtime.world,
@@ -116,7 +132,7 @@ def write_plan_record(plan, variants, root, options, runtime):
     if options.config:
         run_info["config"] = options.config
     section = suite_section(suite, root, variants, options)
-    record = Record(model, section, run_info, plan.protocol_hash,
+    record = Record(model, section, run_info, plan.measurement_id,
                     {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,
                     {} if options.task else suite_aggregates(suite, model, section, entries),
                     created=now(), env=environment())

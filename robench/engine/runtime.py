@@ -4,7 +4,7 @@ Every rank takes a contiguous, unpadded slice of each variant and the metric sta
 with one all-reduce, so counts are exact for any world size (DistributedSampler would pad).
 Ranks come from torchrun's environment (any device), or from torch_xla's PJRT runtime when the
 processes were started by ``torch_xla``'s own launcher. Collectives on small Python objects
-(which cells are done, skipped files, predictions) go through ``torch.distributed`` on the CPU
+(which slices are done, skipped files, predictions) go through ``torch.distributed`` on the CPU
 (gloo) or the GPU (nccl); metric states are float64 and are always reduced exactly.
 """
 import functools
@@ -49,7 +49,7 @@ def _collective(step):
             except RuntimeError as e:
                 first = first_line(e, "no message")
                 raise RankTimeout(f"rank {self.rank} of {self.world}: {step} failed waiting for the other ranks "
-                                  f"({first}); a rank stopped or died. Finished cells are kept: rerun the same "
+                                  f"({first}); a rank stopped or died. Finished slice results are kept: rerun the same "
                                   "command (timeout: --dist-timeout / ROBENCH_DIST_TIMEOUT)") from None
 
         return run
@@ -120,7 +120,7 @@ class Runtime:
 
     @_collective("agreeing on the work to do (broadcast_object_list)")
     def broadcast_object(self, obj):
-        """Rank 0's ``obj`` on every rank: decisions that must agree (e.g. which cells to run)."""
+        """Rank 0's ``obj`` on every rank: decisions that must agree (e.g. which slices to run)."""
         if self.world == 1:
             return obj
         import torch.distributed as dist

@@ -1,6 +1,6 @@
 """Reading the leaderboard's inputs: result records from ``entries/`` and published rows from ``reported.csv``.
 
-A bad record (malformed JSON, unknown schema version, a count that does not add up, a partial job-array record,
+A bad record (malformed JSON, unknown schema version, a count that does not add up, a job-array task record,
 numbers stored as strings, a duplicate) must not silently change the leaderboard, nor stop everyone
 else's rows from being published: it is reported by file name and skipped (``strict`` makes it fatal).
 ``reported.csv`` is one hand-edited file, so any error in it is fatal and names the line.
@@ -33,7 +33,7 @@ class Entry:
     def model_id(self):
         """Rows are per model *and* weights: two checkpoints with one name are two rows."""
         model = self.record["model"]
-        return model["name"], model.get("checkpoint_sha256") or ""
+        return model["name"], model.get("weights_sha256") or model.get("state_dict_sha256") or ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def entry_files(entries_dir):
     return found
 
 
-def load_entries(entries_dir, merged=()):
+def load_entries(entries_dir, merged=(), recompute=True):
     """(valid entries, problems): every bad file is a Problem naming it, never an exception. ``merged``:
     protocol aspects that do not separate sections (``robench leaderboard --same-section``)."""
     entries, problems, seen = [], [], {}
@@ -73,7 +73,7 @@ def load_entries(entries_dir, merged=()):
         except RecordError as e:
             problems.append(Problem(path, str(e).split(": ", 1)[-1]))
             continue
-        reason = record_problem(record)
+        reason = record_problem(record, recompute)
         if reason:
             problems.append(Problem(path, reason))
             continue
@@ -88,21 +88,28 @@ def load_entries(entries_dir, merged=()):
     return entries, problems
 
 
-def record_problem(record):
-    """Why a schema-valid record cannot go on the leaderboard, or None."""
+def record_problem(record, recompute=True):
+    """Why a schema-valid record cannot go on the leaderboard, or None; ``recompute``: check every metric
+    against its state through the metric set (torch), not only the counts and aggregates."""
     from robench.datasets import find_suite
 
     suite = find_suite(suite_key(record["suite"]["name"]))
     task = (record.get("run") or {}).get("task")
     if task:
-        return f"partial record of job-array task {task}: merge the tasks' records with `robench merge` first"
+        return f"task record of job-array task {task}: merge the tasks' records with `robench merge` first"
     single = suite is not None and any(c.source == "variant" and c.variant is None for c in suite.columns)
     if single and len(record["variants"]) != 1:
         return f"a {suite.name} record must hold exactly one variant, found {len(record['variants'])}"
+    from robench.record_consistency import disagreement, state_problem
+
+    for variant in record["variants"]:  # before any value is computed: a string count crashes the sums
+        problem = state_problem(variant.get("state") or {}, f"variant {variant['name']}: state")
+        if problem:
+            return problem
     bad = [k for k, v in record_values(record).items() if not _number_or_none(v)]
     if bad:
         return f"values of {', '.join(bad)} are not numbers (records store numbers as numbers)"
-    return None
+    return disagreement(record, suite, full=recompute)
 
 
 def _number_or_none(value):

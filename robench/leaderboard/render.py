@@ -6,6 +6,7 @@ not what its inputs generate; it compares the markdown only (PNG bytes vary acro
 versions), plus the presence of every plot the markdown links.
 """
 import os
+import re
 from dataclasses import dataclass, field
 
 from robench.errors import RecordError
@@ -135,7 +136,7 @@ def _header(n_entries, n_reported, entries_rel, reported_rel, merged=()):
 
 def _section(key, frame, entries, labels, index):
     name = slug(key)
-    parts = [f"## {describe(key)}\n"]
+    parts = [f"## {tables.markdown_text(describe(key))}\n"]  # departures quote record values
     if key == STANDARD:
         parts.append(standard_blurb(tables.metric_ids(frame, True)) + "\n")
     parts.append(tables.main_table(frame, key == STANDARD) + "\n")
@@ -188,13 +189,20 @@ def _sources(reported):
         return ""
     lines = ["## Sources of reported numbers\n"]
     for source, rows in reported.groupby("source", sort=True):
-        cited = "; ".join(dict.fromkeys(c for c in rows["citation"] if c))
-        urls = " ".join(f"<{u}>" for u in dict.fromkeys(u for u in rows["source_url"] if u))
-        lines.append(f"- **{source}**: " + " ".join(p for p in (cited, urls) if p))
+        text = tables.markdown_text
+        cited = "; ".join(dict.fromkeys(text(c) for c in rows["citation"] if c))
+        urls = " ".join(f"<{u}>" for u in dict.fromkeys(_safe_url(u) for u in rows["source_url"] if u) if u)
+        lines.append(f"- **{text(source)}**: " + " ".join(p for p in (cited, urls) if p))
         for note, models in rows[rows["notes"] != ""].groupby("notes", sort=True)["model"]:
-            who = "" if len(models) == len(rows) else f"{', '.join(sorted(models))}: "
-            lines.append(f"  - {who}{note}")
+            who = "" if len(models) == len(rows) else f"{', '.join(text(m) for m in sorted(models))}: "
+            lines.append(f"  - {who}{text(note)}")
     return "\n".join(lines) + "\n"
+
+
+def _safe_url(url):
+    """A reported row's source URL as an autolink, only when it is a plain http(s) address."""
+    url = str(url).strip()
+    return url if re.fullmatch(r"https?://[^\s<>]+", url) else ""
 
 
 def _about():

@@ -102,10 +102,27 @@ def format_column(values, higher_is_better, decimals=1):
     return [f"**{t}**" if t != MISSING and float(t) == best else t for t in text]
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(value):
+    """A string from a record or a reported row as the literal text of one markdown table cell: line
+    breaks become spaces (a newline would split the row), HTML is shown as text (no ``<script>`` or
+    ``<img onerror>``), and backslashes, pipes, brackets, backticks and stars are escaped (no cell
+    ended by ``\\|``, no ``[x](javascript:...)`` link, no emphasis)."""
+    text = " ".join(str(value).split())
+    text = "".join(_HTML.get(ch, ch) for ch in text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def render(table, left=1):
-    """A DataFrame of strings as a GitHub markdown table; the first ``left`` columns left-aligned."""
+    """A DataFrame of strings as a GitHub markdown table; the first ``left`` columns left-aligned.
+    Those hold text that comes from records and reported rows (model names, sources, variant names)
+    and are escaped as literal text; the others hold numbers formatted here (bold marks the best)."""
     align = ["left"] * left + ["right"] * (len(table.columns) - left)
-    cells = [[str(cell).replace("|", "\\|") for cell in row] for row in table.values.tolist()]
+    cells = [[markdown_text(cell) if i < left else str(cell).replace("|", "\\|") for i, cell in enumerate(row)]
+             for row in table.values.tolist()]
     return tabulate(cells, headers=list(table.columns), tablefmt="pipe", disable_numparse=True, colalign=align)
 
 

@@ -8,7 +8,7 @@ data). Every suite evaluates every registered metric unless it names its own lis
 
 A ``MetricSet`` is the metrics of one run. Its ``id`` (names, versions and state fields) is part of
 every saved cell, progress file and record: state saved under another set is recomputed, never
-zero-filled, and partial records of different sets are never merged.
+zero-filled, and task records of different sets are never merged.
 """
 from dataclasses import dataclass
 from functools import cached_property

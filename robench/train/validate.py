@@ -39,16 +39,16 @@ def _in_training(module, name, arch):
 
 def validate(parts, config, recipe, runtime, run_dir, epoch):
     """Clean val top-1/top-5 of the model (and its EMA) now; returns log fields (rank 0), {} elsewhere."""
-    from robench.engine import evaluate
+    from robench.engine import evaluate_suite
 
     models = [_in_training(parts.bare, "model", config.model)]
     if parts.ema is not None:
         models.append(_in_training(parts.ema.module, "ema", config.model))
     scratch = os.path.join(run_dir, ".val", f"epoch-{epoch:04d}")
     if runtime.is_main:
-        shutil.rmtree(scratch, ignore_errors=True)  # cells of a killed attempt hold other weights
+        shutil.rmtree(scratch, ignore_errors=True)  # slice results of a killed attempt hold other weights
     runtime.barrier()
-    paths = evaluate(models, "imagenet", val_root(config.root), scratch,
+    paths = evaluate_suite(models, "imagenet", val_root(config.root), scratch,
                      options=_options(config, recipe, runtime), runtime=runtime)
     parts.bare.train()
     _raise_failures(models, f"validation after epoch {epoch + 1}")
@@ -66,14 +66,14 @@ def validate(parts, config, recipe, runtime, run_dir, epoch):
 
 def evaluate_final(config, recipe, runtime, run_dir, name, epochs_done, roots):
     """Evaluates RUN_DIR/latest.pth (the final weights) on each suite; returns the record paths."""
-    from robench.engine import evaluate
+    from robench.engine import evaluate_suite
     from robench.models import load_model
 
     loaded = load_model(f"{name}={os.path.join(run_dir, ckpts.LATEST)}")
     loaded.training = training_info(recipe, epochs_done)
     paths = []
     for suite, root in roots.items():
-        paths += evaluate([loaded], suite, root, os.path.join(run_dir, "results"),
+        paths += evaluate_suite([loaded], suite, root, os.path.join(run_dir, "results"),
                           options=_options(config, recipe, runtime), runtime=runtime)
     _raise_failures([loaded], "the final evaluation")
     return paths
