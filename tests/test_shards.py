@@ -174,3 +174,22 @@ def test_manifest_of_another_suite_or_format(shard_sets, tmp_path):
     (root / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DatasetLayoutError, match="manifest version 99"):
         get_suite("imagenet-a").variants(root)
+
+
+@pytest.mark.parametrize("mangle, words", [
+    (lambda vs: vs + [dict(vs[0])], "is listed 2 times"),  # the same variant twice: the record would hold it twice
+    (lambda vs: vs + [dict(vs[1]), dict(vs[1])], "is listed 3 times"),
+    (lambda vs: vs + ["not an object"], "a variant entry is not an object"),
+])
+def test_a_manifest_that_lists_a_variant_twice_is_refused(shard_sets, tmp_path, mangle, words):
+    root = tmp_path / "c"
+    shutil.copytree(shard_sets / "c", root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["variants"] = mangle(manifest["variants"])
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetLayoutError, match=words):
+        get_suite("imagenet-c").variants(root, ["fog"])
+    result = _run("eval", "-m", "robench.models.oracle:colour_oracle", "--root", root, "-o", tmp_path / "out",
+                  "--select", "fog")
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.json"))

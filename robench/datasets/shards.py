@@ -63,6 +63,12 @@ def _manifest_problem(manifest):
     variants = manifest.get("variants")
     if not isinstance(variants, list) or not variants:
         return "no variants"
+    if not all(isinstance(v, dict) for v in variants):
+        return "a variant entry is not an object"
+    names = [v.get("name") for v in variants]
+    twice = sorted({n for n in names if names.count(n) > 1}, key=str)
+    if twice:
+        return f"variant {twice[0]} is listed {names.count(twice[0])} times (a record would hold it twice)"
     for v in variants:
         missing = [k for k in ("name", "fingerprint", "shards") if k not in v]
         if missing:
