@@ -4,14 +4,32 @@ The same records, resume, job-array tasks and protocol sections as ``robench eva
 caller already holds: a ``torch.nn.Module`` (named and preprocessed from timm's data config when it has
 one, or from ``data_config``), a spec string, or a ``LoadedModel``; one or a list. The result carries
 the records and the report's table as a pandas DataFrame.
+
+It fails as loudly as the CLI: a model whose forward pass fails (an exception, logits that are not
+(N, classes), non-finite values, weights of another dtype) is named with its problem. When every model
+failed, ``ModelFailedError`` is raised; when some did, the others' records are returned, the failures are
+in ``Results.failures`` and a ``RobenchWarning`` names each. A module the caller passed is left as it
+was found: its train/eval mode and its device are restored afterwards.
 """
+import warnings
 from dataclasses import dataclass, field
+
+from robench.errors import RobenchError
+
+
+class ModelFailedError(RobenchError):
+    """Every model given to ``robench.evaluate`` failed; the message names each and its problem."""
+
+
+class RobenchWarning(UserWarning):
+    """A model failed while others were evaluated (``Results.failures`` holds the reasons)."""
 
 
 @dataclass
 class Results:
     paths: list  # the records written, suite by suite
     records: list = field(default_factory=list)  # the same records, read back (JSON-ready dicts)
+    failures: dict = field(default_factory=dict)  # model name -> where and why it failed (no records)
 
     @property
     def frame(self):
@@ -45,16 +63,53 @@ def evaluate(models, suites="imagenet", *, data_dir=None, roots=None, root=None,
     many = isinstance(models, (list, tuple))
     models = list(models) if many else [models]
     if (name is not None or data_config is not None) and len(models) != 1:
-        from robench.errors import RobenchError
-
         raise RobenchError("name= and data_config= describe one model; pass LoadedModels for several")
-    loaded = [as_loaded_model(m, name=name, data_config=data_config) for m in models]
-    names, optional = expand_suites([suites] if isinstance(suites, str) else list(suites))
-    given = [f"{k}={v}" for k, v in (roots or {}).items()] + ([str(root)] if root is not None else [])
-    located = locate(names, optional, data_dir=data_dir, roots=given, select=select, skip_missing=skip_missing)
-    from robench.fileio import check_out_dir
+    with _as_found([m for m in models if _is_module(m)]):  # wrapping a module already sets eval mode
+        loaded = [as_loaded_model(m, name=name, data_config=data_config) for m in models]
+        names, optional = expand_suites([suites] if isinstance(suites, str) else list(suites))
+        given = [f"{k}={v}" for k, v in (roots or {}).items()] + ([str(root)] if root is not None else [])
+        located = locate(names, optional, data_dir=data_dir, roots=given, select=select, skip_missing=skip_missing)
+        from robench.fileio import check_out_dir
 
-    check_out_dir(out)
-    options.setdefault("progress", False)
-    paths = evaluate_suites(loaded, located, out, options=EvalOptions(**options))
-    return Results(paths, [read_record(p) for p in paths])
+        check_out_dir(out)
+        options.setdefault("progress", False)
+        paths = evaluate_suites(loaded, located, out, options=EvalOptions(**options))
+    failures = {m.name: m.failure for m in loaded if m.failure is not None}
+    if failures and len(failures) == len(loaded):
+        raise ModelFailedError("; ".join(f"model {n} failed on {why}; no records were written"
+                                         for n, why in failures.items()))
+    for n, why in failures.items():
+        warnings.warn(f"model {n} failed on {why}; its records were not written", RobenchWarning, stacklevel=2)
+    return Results(paths, [read_record(p) for p in paths], failures)
+
+
+def _is_module(obj):
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
+class _as_found:
+    """Restores each module's train/eval mode (of every submodule) and device after the evaluation,
+    which puts models in eval mode and moves them to the run's device."""
+
+    def __init__(self, modules):
+        self.saved = [(m, [(sub, sub.training) for sub in m.modules()], _device_of(m)) for m in modules]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for module, modes, device in self.saved:
+            if device is not None and _device_of(module) != device:
+                module.to(device)
+            for sub, training in modes:
+                sub.training = training
+        return False
+
+
+def _device_of(module):
+    tensor = next(iter(module.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(module.buffers()), None)
+    return None if tensor is None else tensor.device
