@@ -96,17 +96,20 @@ def find_recipe(name):
 
 
 def with_overrides(recipe, overrides):
-    """A copy of ``recipe`` with fields replaced; values given as text are parsed by field type."""
-    fields = {f.name: f for f in dataclasses.fields(recipe)}
+    """A copy of ``recipe`` with fields replaced; values given as text are parsed by field type, and
+    every field of the result is checked by its type and range (``recipe_checks``) before any step."""
+    from robench.train.recipe_checks import ALIASES, check
+
+    fields = [f.name for f in dataclasses.fields(recipe) if f.name != "name"]
     changes = {}
     for key, value in overrides.items():
         if value is None:
             continue
-        if key not in fields or key == "name":
-            raise RobenchError(f"recipe has no field '{key}'.{close_names(key, fields)} "
-                               f"Fields: {', '.join(sorted(fields))}")
+        if key not in fields:
+            hint = f" Did you mean {ALIASES[key]}?" if ALIASES.get(key) in fields else close_names(key, fields)
+            raise RobenchError(f"recipe has no field '{key}'.{hint} Fields: {', '.join(sorted(fields))}")
         changes[key] = _parse(key, value, getattr(recipe, key)) if isinstance(value, str) else value
-    return dataclasses.replace(recipe, **changes)
+    return check(dataclasses.replace(recipe, **changes), given=overrides)
 
 
 def _parse(key, text, current):
@@ -122,11 +125,16 @@ def _parse(key, text, current):
         if isinstance(current, tuple):
             return tuple(float(p) for p in text.strip("()[]").split(","))
         if isinstance(current, int):
-            return int(text)
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError(text)  # 2.5 epochs is not 2
+            return int(number)
         if isinstance(current, float) or key in ("clip_grad", "color_jitter"):
             return float(text)
     except ValueError:
-        raise RobenchError(f"--set {key}={text}: expected a value like {current!r}") from None
+        from robench.train.recipe_checks import RecipeError
+
+        raise RecipeError(f"--set {key}={text} is not valid (expected a value like {current!r})") from None
     return text
 
 
