@@ -225,7 +225,8 @@ def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
     assert paths[0] == str(whole / "results" / f"{MODEL}-demo-3ep" / "imagenet.json")
     assert record["model"]["training"] == {
         "recipe": "demo", "epochs": 3, "epochs_planned": 3, "paper_recipe": False,
-        "overrides": {"epochs": [6, 3], "global_batch": [32, 16]}, "global_batch": 16, "peak_lr": 1e-3}
+        "overrides": {"epochs": [6, 3], "global_batch": [32, 16]}, "global_batch": 16, "peak_lr": 1e-3,
+        "world_size": 1, "repeated_aug": {"repeats": 1, "regime": "off"}}
     assert record["variants"][0]["n_seen"] == N_CLASSES * VAL_PER_CLASS
     assert record["variants"][0]["metrics"]["top1"] == a[-1]["val_top1"]
     ckpt = torch.load(whole / "best.pth", weights_only=True)
@@ -240,7 +241,7 @@ def test_killed_run_resumes_where_it_stopped(data_root, tmp_path):
 
 def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
     """torchrun, 2 CPU processes (gloo), train/ as tar shards, the paper's augmentations and EMA on."""
-    from robench.engine import EvalOptions, evaluate
+    from robench.engine import EvalOptions, evaluate_suite
     from robench.models import load_model
 
     from robench.train.data import pack_train_split
@@ -272,7 +273,7 @@ def test_two_process_ddp_from_shards_agrees_across_ranks(data_root, tmp_path):
     assert record["model"]["training"]["paper_recipe"] is False
     assert record["model"]["training"]["epochs"] == 2
     # The same checkpoint evaluated in one process gives the same exact counts as the 2-rank evaluation.
-    single = evaluate([load_model(str(out / "latest.pth"))], "imagenet", str(root), str(tmp_path / "eval"),
+    single = evaluate_suite([load_model(str(out / "latest.pth"))], "imagenet", str(root), str(tmp_path / "eval"),
                       options=EvalOptions(batch_size=8, workers=0, device="cpu", progress=False))
     again = json.loads(open(single[0]).read())["variants"][0]
     assert (again["n_seen"], again["metrics"]["top1"], again["metrics"]["top5"]) == \

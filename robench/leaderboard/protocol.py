@@ -159,7 +159,11 @@ def _training(model):
     if "paper_recipe" not in info and (str(recipe).lower(), epochs) in PAPER_RECIPES:
         return None
     modified = ",modified" if info.get("overrides") else ""
-    return f"recipe={recipe}{modified},epochs={epochs if epochs is not None else '?'}"
+    from robench.train.recipes import RA_OFF_BELOW_WORLD
+
+    ra_info = info.get("repeated_aug") if isinstance(info.get("repeated_aug"), dict) else {}
+    ra = f",repeated-aug off below {ra_info.get('repeats')} devices" if ra_info.get("regime") == RA_OFF_BELOW_WORLD else ""
+    return f"recipe={recipe}{modified},epochs={epochs if epochs is not None else '?'}{ra}"
 
 
 def _input_size(model):

@@ -189,8 +189,18 @@ def train_transform(recipe, data_config):
 
 def make_sampler(dataset, recipe, runtime):
     """timm's RepeatAugSampler for repeated augmentation (DeiT's sampler), else a DistributedSampler;
-    both shuffle from the epoch number, so a resumed epoch sees the same order."""
-    if recipe.repeated_aug > 1:
+    both shuffle from the epoch number, so a resumed epoch sees the same order. Below as many devices as
+    repeats, repeated augmentation is off (``recipes.repeated_aug_regime``), said in one line."""
+    from robench.train.recipes import RA_ACROSS_DEVICES, RA_OFF_BELOW_WORLD, repeated_aug_regime
+
+    regime = repeated_aug_regime(recipe, runtime.world)
+    if regime == RA_OFF_BELOW_WORLD and runtime.is_main:
+        import sys
+
+        sys.stderr.write(f"robench: repeated augmentation ({recipe.repeated_aug} copies) is off: {runtime.world} "
+                         f"device(s) would put copies of one image into one device batch, unlike the paper's "
+                         f"runs; the record says so (training.repeated_aug)\n")
+    if regime == RA_ACROSS_DEVICES:
         from timm.data.distributed_sampler import RepeatAugSampler
 
         return RepeatAugSampler(dataset, num_replicas=runtime.world, rank=runtime.rank,

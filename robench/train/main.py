@@ -330,7 +330,7 @@ def _run_epoch(epoch, total_epochs, config, recipe, runtime, parts, scheduler, s
 def _save(epoch, config, recipe, runtime, parts, scheduler, run_dir, model_kwargs, best, *, latest, as_best):
     rngs = runtime.all_gather_objects(ckpts.rng_state())
     if runtime.is_main:
-        info = {**training_info(recipe, epoch + 1), "optimizer_steps": parts.step, "world_size": runtime.world}
+        info = {**training_info(recipe, epoch + 1, runtime.world), "optimizer_steps": parts.step}
         state = ckpts.make_checkpoint(
             arch=config.model, model_kwargs=model_kwargs, model=parts.bare, optimizer=parts.optimizer,
             scheduler=scheduler, scaler=parts.scaler, ema=parts.ema, epochs_done=epoch + 1, recipe=recipe,

@@ -144,17 +144,37 @@ def differences(recipe, base):
     return {k: [a[k], b[k]] for k in a if k != "name" and a[k] != b[k]}
 
 
-def training_info(recipe, epochs_done):
+RA_ACROSS_DEVICES = "copies on different devices"  # DeiT's RASampler with world >= repeats, as the paper ran
+RA_OFF_BELOW_WORLD = "off: fewer devices than repeats"  # robench turns it off (the copies would share a device)
+RA_NONE = "off"  # the recipe has no repeated augmentation
+
+
+def repeated_aug_regime(recipe, world):
+    """How repeated augmentation runs at ``world`` devices. DeiT's sampler deals an image's copies to
+    consecutive ranks, so they land on different devices only when there are at least as many devices as
+    copies; below that, copies of one image would share a device batch (all of them at world 1), another
+    regime than the paper's, so robench turns repeated augmentation off there and records it."""
+    if recipe.repeated_aug <= 1:
+        return RA_NONE
+    return RA_ACROSS_DEVICES if world >= recipe.repeated_aug else RA_OFF_BELOW_WORLD
+
+
+def training_info(recipe, epochs_done, world=None):
     """The ``training`` section of a result record. ``paper_recipe`` is true only for a run of the
-    paper's preset, unchanged in every number, trained for all its epochs."""
+    paper's preset, unchanged in every number, trained for all its epochs, with repeated augmentation
+    as the paper ran it (the copies of an image on different devices: ``world`` >= its repeats)."""
     preset = find_recipe(recipe.name)
     changed = differences(recipe, preset) if preset else None
+    regime = repeated_aug_regime(recipe, world if world is not None else recipe.repeated_aug)
     return {
         "recipe": recipe.name,
         "epochs": epochs_done,
         "epochs_planned": recipe.epochs,
-        "paper_recipe": bool(recipe.name == PAPER and changed == {} and epochs_done == recipe.epochs),
+        "paper_recipe": bool(recipe.name == PAPER and changed == {} and epochs_done == recipe.epochs
+                             and regime != RA_OFF_BELOW_WORLD),
         "overrides": changed,
         "global_batch": recipe.global_batch,
         "peak_lr": recipe.peak_lr(),
+        "world_size": world,
+        "repeated_aug": {"repeats": recipe.repeated_aug, "regime": regime},
     }

@@ -70,7 +70,7 @@ def evaluate_final(config, recipe, runtime, run_dir, name, epochs_done, roots):
     from robench.models import load_model
 
     loaded = load_model(f"{name}={os.path.join(run_dir, ckpts.LATEST)}")
-    loaded.training = training_info(recipe, epochs_done)
+    loaded.training = training_info(recipe, epochs_done, runtime.world)
     paths = []
     for suite, root in roots.items():
         paths += evaluate_suite([loaded], suite, root, os.path.join(run_dir, "results"),
