@@ -4,6 +4,7 @@ Commands live one per module in ``robench/commands/`` (``data_<name>.py`` module
 ``robench data <name>``), so adding a command is one new file. Nothing here imports torch:
 ``robench --help`` stays instant.
 """
+import errno
 import importlib
 import pkgutil
 
@@ -19,6 +20,11 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+# errors of the disk, not of robench: a full disk or a folder robench may not write is one line for every
+# command (data synth, shard, corrupt as well as eval), never a traceback
+DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR}
+
+
 class Group(click.Group):
     def invoke(self, ctx):
         try:
@@ -29,6 +35,11 @@ class Group(click.Group):
 
                 leave_after_rank_timeout(e)
             raise UserError(str(e)) from None
+        except OSError as e:
+            if e.errno not in DISK_ERRORS:
+                raise
+            where = f" {e.filename}" if e.filename else ""
+            raise UserError(f"cannot write{where}: {e.strerror}; free space or choose a writable folder") from None
 
 
 def _command_modules(prefix):
