@@ -12,7 +12,7 @@ from torch import nn
 
 import robench
 from robench.api import ModelFailedError, RobenchWarning
-from robench.datasets.synth import write_imagenet
+from robench.datasets.imagenet import write_imagenet
 from robench.models.oracle import ColourOracle
 
 

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from robench.cli import cli
-from robench.datasets.synth import write_imagenet, write_imagenet_a
+from robench.datasets import get_suite
+from robench.datasets.imagenet import write_imagenet
 
 UNWRITABLE = "/sys/robench-cannot-write/child"
 
@@ -41,7 +42,7 @@ def one_line_error(result):
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("disk-sources")
     write_imagenet(str(root / "imagenet"), n_classes=4, per_class=3, size=64)
-    write_imagenet_a(str(root / "a"), n_classes=4, per_class=3, size=64)
+    get_suite("imagenet-a").write_generated(str(root / "a"), n_classes=4, per_class=3, size=64)
     return root
 
 

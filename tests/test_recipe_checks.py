@@ -60,7 +60,7 @@ def test_unknown_fields_point_to_the_right_one(key, hint):
 
 
 def test_the_cli_refuses_before_writing_anything(tmp_path):
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
 
     write_imagenet(str(tmp_path / "data"), n_classes=2, per_class=2, size=32, train_per_class=2)
     result = CliRunner().invoke(cli, ["train", "--model", "test_robust_resnet", "--root", str(tmp_path / "data"),

@@ -71,7 +71,7 @@ def test_a_state_that_is_not_numbers_is_one_line_and_the_rest_builds(entries, tm
 
 def test_every_metric_is_recomputed_from_the_state_on_the_leaderboard(tmp_path):
     """A real record (with its metric set) whose NLL was edited: caught by the full recompute."""
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
     from robench.engine import EvalOptions, evaluate_suite
 
     write_imagenet(str(tmp_path / "data"), n_classes=3, per_class=2, size=32)

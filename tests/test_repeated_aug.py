@@ -62,7 +62,7 @@ def test_the_leaderboard_gives_a_below_world_run_its_own_section():
 
 
 def test_a_one_device_run_with_repeats_trains_without_them_and_records_it(tmp_path):
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
 
     write_imagenet(str(tmp_path / "data"), n_classes=2, per_class=2, size=32, train_per_class=4)
     result = CliRunner().invoke(cli, [

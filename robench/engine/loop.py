@@ -121,7 +121,9 @@ def _finish(work, run, options, runtime):
         if rows is not None:
             parts = runtime.gather_objects(rows.columns())
             if runtime.is_main:
-                write_rows(slice_results.predictions_part(path), _joined(run.variant.name, parts))
+                write_rows(slice_results.predictions_part(path), _joined(run.variant.name, parts),
+                           slice_results.part_identity(plan.measurement_id, work.fingerprint, work.start, work.stop,
+                                                       run.variant.name))
         if runtime.is_main:
             slice_results.save_slice_result(path, measurement_id=plan.measurement_id, metric_set=plan.metric_set,
                                  fingerprint=work.fingerprint, start=work.start, stop=work.stop,

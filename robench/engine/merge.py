@@ -63,6 +63,7 @@ def merge_task_records(model_dir, suite_name, task_records):
         raise RecordError(f"{task_records[0][2]} was made with another version of the metrics "
                           f"({', '.join(metric_set.names)}): rerun the tasks with this robench")
     paths = [p for _, _, p in sorted(task_records)]
+    task_identities = [predictions.record_identity(r) for r in records]  # before `first` becomes the merge
     entries = [_merged_entry([r.variants[k] for r in records], metric_set, paths) for k in range(len(first.variants))]
     out_dir, model_name = os.path.dirname(os.path.abspath(model_dir)), first.model["name"]
     suite = get_suite(first.suite["name"])
@@ -72,7 +73,7 @@ def merge_task_records(model_dir, suite_name, task_records):
         run["config"] = {**run["config"], "task": None}
     first.created, first.run, first.variants = now(), run, entries
     first.aggregates = suite_aggregates(suite, first.model, first.suite, entries)
-    notes = _merge_predictions(out_dir, model_name, suite_name, len(records), [e.name for e in entries])
+    notes = _merge_predictions(out_dir, model_name, suite_name, task_identities, predictions.record_identity(first))
     if first.aggregates.get("nonfinite"):
         notes.append(nonfinite_note(first.aggregates["nonfinite"]))
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
@@ -128,24 +129,37 @@ def _merged_entry(parts, metric_set, paths):
                           state, skipped)
 
 
-def _merge_predictions(out_dir, model_name, suite_name, n, variant_names):
-    """Joins the tasks' predictions files in (variant, sample) order, when every task has one."""
+def _merge_predictions(out_dir, model_name, suite_name, task_identities, identity):
+    """Joins the tasks' predictions files in (variant, sample) order, when every task has one that belongs
+    to its task record (a file left by an earlier run of the task, under other data or another --select,
+    is never merged); otherwise an older merged file is removed rather than left beside the new record."""
+    n = len(task_identities)
+    out = predictions_path(out_dir, model_name, suite_name)
     paths = [predictions_path(out_dir, model_name, suite_name, (i, n)) for i in range(n)]
     present = [os.path.isfile(p) for p in paths]
+    notes = []
     if not any(present):
-        return []
-    if not all(present):
-        lacking = [p for p, ok in zip(paths, present) if not ok]
-        return [f"predictions not merged: {', '.join(lacking)} missing (rerun those tasks with --save-predictions)"]
+        stale = predictions.remove_stale(out, identity)
+        return [stale] if stale else []
+    lacking = [p for p, ok in zip(paths, present) if not ok]
+    foreign = [p for p, ok, want in zip(paths, present, task_identities) if ok and predictions.identity_of(p) != want]
+    if lacking or foreign:
+        if lacking:
+            notes.append(f"predictions not merged: {', '.join(lacking)} missing (rerun those tasks with "
+                         "--save-predictions)")
+        if foreign:
+            notes.append(f"predictions not merged: {', '.join(foreign)} belong(s) to another run of the task "
+                         "(other data, variants or model); rerun those tasks with --save-predictions")
+        stale = predictions.remove_stale(out, identity)
+        return notes + ([stale] if stale else [])
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pa.concat_tables([pq.read_table(p) for p in paths])
-    order = {name: k for k, name in enumerate(variant_names)}
+    table = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in paths])
+    order = {name: k for k, name in enumerate(identity["variants"])}
     rank = pa.array([order[v] for v in table.column("variant").to_pylist()], pa.int64())
     table = table.take(pc.sort_indices(pa.table({"v": rank, "i": table.column("index")}),
                                        sort_keys=[("v", "ascending"), ("i", "ascending")]))
-    out = predictions_path(out_dir, model_name, suite_name)
-    predictions.write_table(out, table)
+    predictions.write_table(out, table, identity)
     return []

@@ -6,7 +6,12 @@ row per sample: variant, index (position in the variant), key, label (1k index),
 over the suite's 200 classes for ImageNet-R/A). top-1/top-5 follow from top5_class and label,
 NLL from label_prob, ECE from top5_prob[0]. Each finished slice result keeps its own part file (written
 before the slice result itself), so resumed and sharded runs assemble the same file at the end.
+
+Every predictions file names the measurement it belongs to, in its parquet metadata (``robench``: the
+measurement id, the data fingerprint, the variants and the slice or task), so that a file left from an
+earlier run is never merged or kept beside a record it does not describe (``identity_of``).
 """
+import json
 
 import numpy as np
 
@@ -71,17 +76,42 @@ def to_table(columns):
     })
 
 
-def write_table(path, table):
-    """Writes a parquet file so that ``path`` is either absent/old or the whole new file."""
+IDENTITY_KEY = b"robench"
+
+
+def write_table(path, table, identity=None):
+    """Writes a parquet file so that ``path`` is either absent/old or the whole new file; ``identity``
+    (a JSON-able dict) goes into its metadata."""
     import pyarrow.parquet as pq
 
     from robench.fileio import atomic_write_with
 
+    if identity is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               IDENTITY_KEY: json.dumps(identity, sort_keys=True).encode()})
     atomic_write_with(path, lambda tmp: pq.write_table(table, tmp), suffix=".parquet")
 
 
-def write_rows(path, rows):
-    write_table(path, to_table(rows.columns()))
+def write_rows(path, rows, identity=None):
+    write_table(path, to_table(rows.columns()), identity)
+
+
+def identity_of(path):
+    """The identity a predictions file was written with (None: none, or not a readable parquet file)."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[IDENTITY_KEY]) if IDENTITY_KEY in metadata else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def record_identity(record):
+    """What a record's predictions file must say to belong to it (a record dict or a Record)."""
+    data = record if isinstance(record, dict) else record.to_json()
+    return {"measurement_id": data.get("measurement_id"), "fingerprint": (data.get("suite") or {}).get("fingerprint"),
+            "variants": [v["name"] for v in data.get("variants") or []], "task": (data.get("run") or {}).get("task")}
 
 
 def read_columns(path):
@@ -102,11 +132,23 @@ def read_columns(path):
     return out
 
 
-def concatenate(paths, out_path):
+def concatenate(paths, out_path, identity=None):
     """Joins part files, in the given order, into one parquet file; returns ``out_path``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = [pq.read_table(p) for p in paths]
-    write_table(out_path, pa.concat_tables(tables) if tables else to_table(sorted_columns("", [])))
+    tables = [pq.read_table(p).replace_schema_metadata(None) for p in paths]
+    write_table(out_path, pa.concat_tables(tables) if tables else to_table(sorted_columns("", [])), identity)
     return out_path
+
+
+def remove_stale(path, identity):
+    """Deletes the predictions file at ``path`` unless it says ``identity``: a file from another
+    measurement (other data, other variants, another model) must not sit beside a record as if it were its
+    own. Returns a note when one was removed."""
+    import os
+
+    if not os.path.isfile(path) or identity_of(path) == identity:
+        return None
+    os.unlink(path)
+    return f"removed {path}: predictions of another measurement (rerun with --save-predictions to write them)"

@@ -136,6 +136,14 @@ def write_plan_record(plan, variants, root, options, runtime):
                     {"id": plan.metric_set.id, "metrics": plan.metric_set.names}, entries,
                     {} if options.task else suite_aggregates(suite, model, section, entries),
                     created=now(), env=environment())
+    side = predictions_path(plan.out_dir, plan.model.name, suite.name, options.task)
+    identity = predictions.record_identity(record)
     if options.save_predictions:
-        predictions.concatenate(parts, predictions_path(plan.out_dir, plan.model.name, suite.name, options.task))
+        predictions.concatenate(parts, side, identity)
+    else:  # a file from an earlier run must not look like this record's predictions
+        note = predictions.remove_stale(side, identity)
+        if note:
+            import sys
+
+            sys.stderr.write(f"robench: {note}\n")
     return write_record(record_path(plan.out_dir, plan.model.name, suite.name, options.task), record)

@@ -50,9 +50,25 @@ def load_slice_result(path, measurement_id, fingerprint, start, stop, metric_set
     except Exception as e:  # a foreign or damaged file is recomputed, never trusted
         discarded(path, e)
         return None
-    if need_predictions and not os.path.isfile(predictions_part(path)):
+    if need_predictions and not predictions_belong(path, stored):
         return None
     return stored
+
+
+def part_identity(measurement_id, fingerprint, start, stop, variant):
+    """What a slice result's predictions part must say to belong to it."""
+    return {"measurement_id": measurement_id, "fingerprint": fingerprint, "slice": [start, stop], "variant": variant}
+
+
+def predictions_belong(path, stored):
+    """Whether the predictions part beside the slice result at ``path`` was written with it (an older
+    part left by a run under other settings is not)."""
+    from robench.engine.predictions import identity_of
+
+    part = predictions_part(path)
+    return os.path.isfile(part) and identity_of(part) == part_identity(
+        stored.get("measurement_id"), stored.get("fingerprint"), *stored.get("slice", [None, None]),
+        stored.get("variant"))
 
 
 def _is_count(value):
