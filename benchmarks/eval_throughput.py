@@ -40,7 +40,7 @@ import torch
 
 
 def make_data(root, n_images, size):
-    from robench.datasets.synth import choose_classes, write_class_folders
+    from robench.datasets.colour_code import choose_classes, write_class_folders
 
     marker = os.path.join(root, f".done-{n_images}-{size}")
     if os.path.exists(marker):
@@ -108,13 +108,13 @@ def robench_data(loaded, root, batch_size, workers):
 
 
 def robench_run(loaded, root, batch_size, workers, channels_last):
-    from robench.engine import EvalOptions, evaluate
+    from robench.engine import EvalOptions, evaluate_suite
 
     out = tempfile.mkdtemp(prefix="robench-bench-")
     options = EvalOptions(batch_size=batch_size, workers=workers, device="cpu", channels_last=channels_last,
-                          progress=False, checkpoint_every=0)
+                          progress=False, progress_every=0)
     try:
-        evaluate(loaded, "imagenet", root, out, options=options)
+        evaluate_suite(loaded, "imagenet", root, out, options=options)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -158,7 +158,7 @@ def val_jpegs(n, seed=0):
     """``n`` generated val-sized JPEGs (about 500x375, like ImageNet val's), as (key, bytes)."""
     import numpy as np
 
-    from robench.datasets.synth import choose_classes, make_image
+    from robench.datasets.colour_code import choose_classes, make_image
     from robench.labels import imagenet_wnids
 
     wnids, out = imagenet_wnids(), []
@@ -180,11 +180,11 @@ def corruption_throughput(n_images, only=None):
     from robench.datasets import imagenet_c_gen as G
     from robench.datasets.corruptions import generator
     from robench.engine.data import decode_image
-    from robench.metrics import imagenet_c as alexnet
+    from robench.metrics import imagenet_c as imagenet_c_metrics
 
     cv2.setNumThreads(1)
-    table = alexnet.table()
-    corruptions = [c for c in table.all if not only or c in only]
+    cset = imagenet_c_metrics.corruption_set()
+    corruptions = [c for c in cset.all if not only or c in only]
     images = val_jpegs(n_images)
     cleans = [(key, G.clean_crop(data)) for key, data in images]
     start = time.perf_counter()
@@ -197,26 +197,26 @@ def corruption_throughput(n_images, only=None):
     rows, per_image = [], 0.0
     for c in corruptions:
         start = time.perf_counter()
-        for s in table.severities:  # glass blur: numba compiles here (twice: severity 3's parameters are all ints)
+        for s in cset.severities:  # glass blur: numba compiles here (twice: severity 3's parameters are all ints)
             G.corrupt_pixels(cleans[0][1], cleans[0][0], c, s)
-        first = (time.perf_counter() - start) / len(table.severities)
+        first = (time.perf_counter() - start) / len(cset.severities)
         start = time.perf_counter()
         for key, clean in cleans:
-            for s in table.severities:
+            for s in cset.severities:
                 G.corrupt_pixels(clean, key, c, s)
-        alone = (time.perf_counter() - start) / (len(cleans) * len(table.severities))
+        alone = (time.perf_counter() - start) / (len(cleans) * len(cset.severities))
         start = time.perf_counter()
         for key, data in images:
-            for s in table.severities:
+            for s in cset.severities:
                 decode_image(G.encode(G.corrupt_pixels(G.clean_crop(data), key, c, s)))
-        path = (time.perf_counter() - start) / (len(images) * len(table.severities))
-        per_image += path * len(table.severities)
-        rows.append([c, table.groups[c], 1000 * first, 1000 * alone, 1 / alone, 1 / path])
+        path = (time.perf_counter() - start) / (len(images) * len(cset.severities))
+        per_image += path * len(cset.severities)
+        rows.append([c, cset.groups[c], 1000 * first, 1000 * alone, 1 / alone, 1 / path])
     print(tabulate(rows, headers=["corruption", "group", "first calls ms", "ms/image", "images/s",
                                   "images/s, whole sample path"], floatfmt=".1f"))
     if only is None:
-        benchmark = sum(r[5] ** -1 for r in rows if r[1] != "extra") * len(table.severities)
-        print(f"one val image in all {len(rows) * len(table.severities)} cells: {per_image:.2f} s on one core "
+        benchmark = sum(r[5] ** -1 for r in rows if r[1] != "extra") * len(cset.severities)
+        print(f"one val image in all {len(rows) * len(cset.severities)} cells: {per_image:.2f} s on one core "
               f"({benchmark:.2f} s for the 75 benchmark cells); 50,000 val images: "
               f"{50_000 * per_image / 3600:.0f} core-hours ({50_000 * benchmark / 3600:.0f} for the benchmark cells)")
 

@@ -19,15 +19,20 @@ from robench.errors import RobenchError
 from robench.registry import close_names
 
 LISTS = ("models", "suites")
-MAPS = ("roots",)
+MAPS = ("roots",)  # a table SUITE = PATH, or a list of what --root takes (SUITE=PATH or one plain PATH)
+JOINED = ("select",)  # comma-separated on the command line; a list in a file means the same
 NOT_STORED = ("out", "config", "print_config", "no_progress")  # they do not change the numbers
 
 
 def read_config(path):
     """The settings in a TOML or YAML file, keys with underscores; a clear error for anything else."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise RobenchError(f"config file {path} is a folder; give a .toml, .yaml or .yml file")
     if not os.path.isfile(path):
         raise RobenchError(f"config file {path} does not exist")
+    if not path.endswith((".toml", ".yaml", ".yml")):
+        raise RobenchError(f"config file {path}: use a .toml, .yaml or .yml file")
     try:
         if path.endswith(".toml"):
             import tomllib
@@ -39,8 +44,6 @@ def read_config(path):
 
             with open(path) as f:
                 data = yaml.safe_load(f) or {}
-        else:
-            raise RobenchError(f"config file {path}: use a .toml, .yaml or .yml file")
     except (ValueError, OSError) as e:  # tomllib.TOMLDecodeError and yaml.YAMLError are ValueErrors or carry one
         raise RobenchError(f"config file {path} cannot be read: {e}") from None
     except Exception as e:  # yaml.YAMLError is not a ValueError
@@ -77,9 +80,15 @@ def _normalised(key, value, where):
             raise RobenchError(f"{where}: '{key}' must be a string or a list of strings")
         return tuple(value)
     if key in MAPS:
-        if not isinstance(value, dict):
-            raise RobenchError(f"{where}: '{key}' must be a table of SUITE = PATH")
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise RobenchError(f"{where}: '{key}' must be a table of SUITE = PATH (or a list of --root values)")
         return tuple(f"{k}={v}" for k, v in value.items())
+    if key in JOINED and isinstance(value, (list, tuple)):
+        if not all(isinstance(v, str) for v in value):
+            raise RobenchError(f"{where}: '{key}' must be a string or a list of strings")
+        return ",".join(value)
     return value
 
 
@@ -94,13 +103,22 @@ def stored(config):
     return json.loads(json.dumps(out))
 
 
+def _names_a_suite(value):
+    from robench.datasets import SUITES
+
+    name, sep, _ = str(value).partition("=")
+    return bool(sep) and name in SUITES
+
+
 def as_text(config):
     """A resolved configuration as a TOML file that ``--config`` reads back."""
     lines = []
     for key, value in stored(config).items():
-        if key == "roots":
+        if key == "roots" and all(_names_a_suite(v) for v in value):
             pairs = [v.split("=", 1) for v in value]
-            lines.append(f"{key} = {{{', '.join(f'{k} = {json.dumps(p)}' for k, p in pairs)}}}")
+            lines.append(f"{key} = {{{', '.join(f'{json.dumps(k)} = {json.dumps(p)}' for k, p in pairs)}}}")
+        elif key == "roots":  # a plain --root PATH (one-suite runs): the list form keeps it as typed
+            lines.append(f"{key} = {json.dumps(list(value))}")
         elif isinstance(value, bool):
             lines.append(f"{key} = {'true' if value else 'false'}")
         else:

@@ -1,7 +1,104 @@
-"""Option parsing shared by several commands."""
+"""Option parsing shared by several commands, and the options ``eval``, ``parity`` and ``train`` share.
+
+Each shared option is declared once here, as a decorator, so its name, short form, type, default
+and help are the same in every command that takes it.
+"""
+import os
+
 import click
 
 from robench.errors import RobenchError
+
+EVAL_PRECISIONS = ["fp32", "bf16", "fp16"]
+DEVICES = ["auto", "cpu", "cuda", "xla"]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that refuses NaN and infinity: NaN passes every comparison of a plain FloatRange
+    (``--crop-pct nan`` reached timm), and an infinite value cannot be stored in a JSON record."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        import math
+
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def strict_file_value(param, value):
+    """A config-file value as its flag would take it from the command line, or the reason it cannot be:
+    click's own types turn 63.9 into 63 and ``true`` into 1 for an integer option, which a command line
+    never could. Returns (ok, value or message)."""
+    import math
+    from numbers import Real
+
+    kind = param.type
+    if getattr(param, "is_flag", False) and not isinstance(value, bool):
+        return False, f"must be true or false, not {value!r}"
+    if isinstance(kind, (click.types.IntParamType,)) and not isinstance(value, str):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False, f"must be a whole number, not {value!r}"
+    if isinstance(kind, click.types.FloatParamType) and not isinstance(value, str):
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            return False, f"must be a finite number, not {value!r}"
+    return True, value
+
+
+def suites_option(f):
+    return click.option("--suite", "-s", "suites", multiple=True,
+                        help="Suite or collection (repeatable, comma-separated; e.g. imagenet-c, paper, all). "
+                             "Default: imagenet.")(f)
+
+
+def roots_option(f):
+    return click.option("--root", "-r", "roots", multiple=True,
+                        help="Data of one suite: PATH (a run of one suite) or SUITE=PATH (repeatable); folders "
+                             "or a shard set.")(f)
+
+
+def data_dir_option(f):
+    return click.option("--data-dir", type=click.Path(), help="Each suite's data under its conventional folder "
+                                                              "DIR/<folder> (robench list suites shows them).")(f)
+
+
+def select_option(f):
+    return click.option("--select", help="Comma-separated subset of variants of one suite (e.g. fog,snow or "
+                                         "fog/3).")(f)
+
+
+def eval_batch_size_option(f):
+    return click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))(f)
+
+
+def workers_option(f):
+    return click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True,
+                        type=click.IntRange(0))(f)
+
+
+def device_option(f):
+    return click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES),
+                        help="xla: torch_xla's device (PJRT_DEVICE=TPU|CUDA|CPU), one process or under "
+                             "torchrun.")(f)
+
+
+def eval_precision_option(f):
+    return click.option("--precision", default="fp32", show_default=True, type=click.Choice(EVAL_PRECISIONS))(f)
+
+
+def channels_last_option(f):
+    return click.option("--channels-last", is_flag=True, help="Run the model(s) in channels_last memory format.")(f)
+
+
+def compile_option(f):
+    return click.option("--compile", "compile", is_flag=True,
+                        help="torch.compile the model(s) (pays off on long runs).")(f)
+
+
+def no_progress_option(f):
+    return click.option("--no-progress", is_flag=True, help="No progress bars.")(f)
 
 
 def parse_task(text):

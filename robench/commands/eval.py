@@ -1,34 +1,33 @@
 """``robench eval``: evaluate models on suites (or collections) and write one record per (model, suite)."""
-import os
-
 import click
 
-from robench.commands.common import echo_table, parse_list, parse_task
+from robench.commands.common import (FiniteFloatRange, channels_last_option, compile_option, data_dir_option, device_option, echo_table,
+                                     eval_batch_size_option, eval_precision_option, no_progress_option, parse_list,
+                                     parse_task, roots_option, select_option, suites_option, workers_option)
+
+RENAMED = {"checkpoint_every": "progress_every"}  # old setting -> new: the old one still works, with one warning
 
 
 @click.command("eval")
 @click.option("--model", "-m", "models", multiple=True,
               help="Model spec (repeatable): timm name, tv:NAME, module:factory, ARCH@weights, checkpoint path.")
-@click.option("--suite", "-s", "suites", multiple=True,
-              help="Suite or collection (repeatable, comma-separated; e.g. imagenet-c, paper, all). Default: imagenet.")
-@click.option("--root", "-r", "roots", multiple=True,
-              help="Data of one suite: PATH (a run of one suite) or SUITE=PATH (repeatable); folders or a shard set.")
-@click.option("--data-dir", type=click.Path(), help="Each suite's data under its conventional folder DIR/<folder> "
-                                                     "(robench list suites shows them).")
+@suites_option
+@roots_option
+@data_dir_option
 @click.option("--skip-missing", is_flag=True, help="Skip the suites whose data is not found instead of stopping.")
 @click.option("--config", "config", type=click.Path(), help="A .toml or .yaml file of these settings; flags override it.")
 @click.option("--print-config", is_flag=True, help="Print the resolved settings (as a --config file) and exit.")
 @click.option("--out", "-o", default="results", show_default=True, type=click.Path(), help="Output directory.")
-@click.option("--select", help="Comma-separated subset of variants of one suite (e.g. fog,snow or fog/3).")
-@click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]))
+@select_option
+@eval_batch_size_option
+@workers_option
+@device_option
 @click.option("--threads", type=click.IntRange(1),
               help="CPU only: batches whose forward passes run at once, one thread each "
                    "(default: one per core, at most 16). Fewer use less memory; the numbers do not change.")
-@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
-@click.option("--channels-last", is_flag=True, help="Run models in channels_last memory format.")
-@click.option("--compile", "compile", is_flag=True, help="torch.compile the models (pays off on long runs).")
+@eval_precision_option
+@channels_last_option
+@compile_option
 @click.option("--decode", default="cpu", show_default=True, type=click.Choice(["cpu", "gpu"]),
               help="Where JPEGs are decoded: cpu (PIL in the workers) or gpu (nvjpeg on the CUDA device; the "
                    "workers only read files). GPU-decoded pixels differ slightly: such records rank apart.")
@@ -38,22 +37,23 @@ from robench.commands.common import echo_table, parse_list, parse_task
                    "wrong, NLL ~100 + ln(classes - 1), confidence 1/(classes - 1); counted per variant and in "
                    "total in the record, one warning line per variant; a non-zero count ranks apart).")
 @click.option("--task", "--shard", "task", metavar="i/N",
-              help="Job-array task i of N: evaluate slice i of every variant and write a partial record "
+              help="Job-array task i of N: evaluate slice i of every variant and write a task record "
                    "(merge them with robench merge). --shard is the old name.")
 @click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
 @click.option("--input-size", type=click.IntRange(16, 1024), help="Override the model's input size (16-1024 px).")
-@click.option("--crop-pct", type=click.FloatRange(0.05, 1.0), help="Override the model's crop fraction.")
+@click.option("--crop-pct", type=FiniteFloatRange(0.05, 1.0), help="Override the model's crop fraction.")
 @click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "nearest"]), help="Override resize interpolation.")
 @click.option("--save-predictions", is_flag=True,
               help="Also write per-sample top-5 predictions to OUT/<model>/<suite>.predictions.parquet.")
-@click.option("--progress-every", "--checkpoint-every", "progress_every", default=50, show_default=True,
-              type=click.IntRange(0), help="Batches between progress files inside a variant (a killed run resumes "
-                                           "there); 0: none. --checkpoint-every is the old name.")
+@click.option("--progress-every", default=50, show_default=True, type=click.IntRange(0),
+              help="Batches between progress files inside a variant (a killed run resumes there); 0: none.")
+@click.option("--checkpoint-every", type=click.IntRange(0), hidden=True,
+              help="The old name of --progress-every (deprecated: robench train's --checkpoint-every counts epochs).")
 @click.option("--verify", is_flag=True, help="Fingerprint the data by content (reads it all once more): an image "
                                               "rewritten with the same size and time is new data too.")
-@click.option("--dist-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
+@click.option("--dist-timeout", type=FiniteFloatRange(min=1), metavar="SECONDS",
               help="torchrun: how long a rank waits for the others before failing with one line (default 1800).")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@no_progress_option
 @click.pass_context
 def command(ctx, **flags):
     """Evaluate MODEL(s) on SUITE(s); records go to OUT/<model>/<suite>.json.
@@ -109,15 +109,38 @@ def command(ctx, **flags):
 
 
 def _resolved(ctx, flags, read_config, resolve):
-    """The flags over the --config file's settings; only flags typed on the command line override it."""
+    """The flags over the --config file's settings; only flags typed on the command line override it.
+    A renamed setting (``RENAMED``) is read under its old name too, with one deprecation line."""
     from click.core import ParameterSource
 
     given = {name for name in flags if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     if not flags["config"]:
-        return dict(flags)
+        return _renamed(dict(flags), given, {})
     where = f"config file {flags['config']}"
-    return resolve(read_config(flags["config"]), flags, given, set(flags) - {"config", "print_config"},
-                   where=where, convert=_as_flag(ctx, where))
+    settings = read_config(flags["config"])
+    config = resolve(settings, flags, given, set(flags) - {"config", "print_config"}, where=where,
+                     convert=_as_flag(ctx, where))
+    return _renamed(config, given, settings, where)
+
+
+def _renamed(config, given, settings, where=None):
+    """``config`` with each old setting's value moved to its new name (and the old name gone)."""
+    from robench.errors import RobenchError
+
+    for old, new in RENAMED.items():
+        value = config.pop(old, None)
+        if value is None:
+            continue
+        on_command_line = old in given
+        said = f"--{old.replace('_', '-')}" if on_command_line else f"{where}: {old}"
+        wanted = f"--{new.replace('_', '-')}" if on_command_line else new
+        if new in (given if on_command_line else settings):  # both at one level: which one was meant?
+            raise RobenchError(f"{said} is the old name of {wanted}: give only {wanted}")
+        click.echo(f"warning: {said} is deprecated in robench eval: use {wanted} (batches between progress "
+                   "files; robench train's --checkpoint-every counts epochs)", err=True)
+        if on_command_line or new not in given:  # a flag typed on the command line wins over the file
+            config[new] = value
+    return config
 
 
 def _as_flag(ctx, where):
@@ -127,7 +150,12 @@ def _as_flag(ctx, where):
     params = {p.name: p for p in ctx.command.params}
 
     def convert(key, value):
+        from robench.commands.common import strict_file_value
+
         param = params[key]
+        ok, checked = strict_file_value(param, value)
+        if not ok:
+            raise RobenchError(f"{where}: {key} {checked}")
         if isinstance(param.type, click.Choice) and value not in param.type.choices:
             *head, last = param.type.choices
             raise RobenchError(f"{where}: {key} must be {', '.join(head)} or {last}, not {value!r}")

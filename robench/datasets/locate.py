@@ -21,11 +21,18 @@ def parse_roots(values, suite_names):
     so paths that contain '=' still work."""
     from robench.datasets import SUITES
 
+    from robench.registry import close_names
+
     plain, per_suite = None, {}
     for value in values or ():
         name, sep, path = str(value).partition("=")
+        if sep and name in SUITES and not path.strip():
+            raise RobenchError(f"--root {value} gives no path: use --root {name}=PATH")
         if sep and name in SUITES:
             per_suite[name] = path
+        elif sep and "/" not in name and not os.path.exists(str(value)) and close_names(name, SUITES.names()):
+            raise RobenchError(f"--root {value}: unknown suite '{name}'.{close_names(name, SUITES.names())} "
+                               "(robench list suites lists them)")
         elif plain is None:
             plain = str(value)
         else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from robench.errors import ModelSpecError
 from robench.models import weights as weight_files
-from robench.models.sources import CHECKPOINT, MODEL_SOURCES
+from robench.models.sources import Built, ModelSource, as_built, model_source
 from robench.models.spec import FACTORY, parse_spec
 from robench.registry import close_names
 
@@ -21,7 +21,8 @@ class LoadedModel:
     name: str
     module: object  # torch.nn.Module, in eval mode
     data_config: dict = field(default_factory=dict)
-    checkpoint_sha256: str = None
+    weights_sha256: str = None  # sha256 of the bytes of the ARCH@FILE weights file the spec names
+    state_dict_sha256: str = None  # sha256 of the tensors: in-memory models, checkpoints (robench train's)
     weights: str = "pretrained"  # pretrained | random | file | as-built | in-memory (robench.models.wrap)
     training: dict = None  # how robench train made these weights (recipe, epochs); None otherwise
     preprocessing_overrides: dict = None  # --input-size/--crop-pct/--interpolation given by the user
@@ -40,7 +41,8 @@ class LoadedModel:
         """The ``model`` section of a result record."""
         cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data_config.items()}
         out = {"spec": self.spec, "name": self.name, "params": self.params, "weights": self.weights,
-               "checkpoint_sha256": self.checkpoint_sha256, "data_config": cfg}
+               "weights_sha256": self.weights_sha256, "state_dict_sha256": self.state_dict_sha256,
+               "data_config": cfg}
         if self.training is not None:
             out["training"] = self.training
         if self.source_info is not None:  # e.g. a zero-shot CLIP head: templates, class names, versions
@@ -53,31 +55,39 @@ class LoadedModel:
 def load_model(spec, **data_overrides):
     """Builds, loads and configures the model ``spec`` names (see ``robench.models.spec``)."""
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
-    module, default_cfg, sha, info = _build(parsed)
-    # a checkpoint's 4th value says how robench train made it; any other source's describes the model
-    training, source_info = (info, None) if parsed.source == CHECKPOINT else (None, info)
-    module.eval()
-    weights = "random" if parsed.weights == "random" else ("file" if sha else _default_weights(parsed))
+    built = _build(parsed)
+    built.module.eval()
+    named_file = parsed.weights not in (None, "random") or built.weights_sha256
+    weights = "random" if parsed.weights == "random" else ("file" if named_file else _default_weights(parsed))
     from robench.models.preprocess import resolve_config
 
-    config = resolve_config(module, default_cfg, data_overrides)
+    config = resolve_config(built.module, built.default_cfg, data_overrides)
     overrides = {k: (list(v) if isinstance(v, tuple) else v) for k, v in data_overrides.items() if v is not None}
-    return LoadedModel(parsed.text, parsed.name, module, config, sha, weights, training=training,
-                       preprocessing_overrides=overrides or None, source_info=source_info)
+    return LoadedModel(parsed.text, parsed.name, built.module, config, weights_sha256=built.weights_sha256,
+                       state_dict_sha256=built.state_dict_sha256, weights=weights, training=built.training,
+                       preprocessing_overrides=overrides or None, source_info=built.source_info)
 
 
 def _build(parsed):
-    """(module, default_cfg, sha256, training) from the spec's source, checked."""
+    """The spec's source's ``Built``, checked. Random weights are drawn from the spec's seed inside a
+    forked RNG (the caller's random state is untouched), and their state-dict hash is recorded, so two
+    ranks, a resumed run and another machine evaluate one network."""
     import torch
 
-    built = MODEL_SOURCES.get(parsed.source)(parsed)
-    if not isinstance(built, tuple) or len(built) not in (3, 4):
-        raise ModelSpecError(f"model source '{parsed.source}' returned {type(built).__name__} for spec "
-                             f"'{parsed.text}', not (module, default_cfg, sha256[, training])")
-    if not isinstance(built[0], torch.nn.Module):
-        raise ModelSpecError(f"model source '{parsed.source}' built {type(built[0]).__name__} for spec "
+    if parsed.weights == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(parsed.seed if parsed.seed is not None else 0)
+            built = as_built(model_source(parsed.source).build(parsed), parsed.source, parsed.text)
+        if isinstance(built.module, torch.nn.Module) and built.state_dict_sha256 is None:
+            from robench.models.wrap import state_dict_sha256
+
+            built.state_dict_sha256 = state_dict_sha256(built.module)
+    else:
+        built = as_built(model_source(parsed.source).build(parsed), parsed.source, parsed.text)
+    if not isinstance(built.module, torch.nn.Module):
+        raise ModelSpecError(f"model source '{parsed.source}' built {type(built.module).__name__} for spec "
                              f"'{parsed.text}', not a torch.nn.Module")
-    return (*built, None)[:4]
+    return built
 
 
 def apply_weights(module, parsed):
@@ -96,9 +106,18 @@ def build_timm(parsed):
     if parsed.weights is None:
         path = _local_timm_weights(arch)
         model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": path})
-        return model, None, None, None
+        return Built(model)  # timm's cache file: its name says the tag, its hash is not read
     model = timm.create_model(arch, pretrained=False)
-    return model, None, apply_weights(model, parsed), None
+    return Built(model, weights_sha256=apply_weights(model, parsed))
+
+
+def list_timm(pattern="*"):
+    """timm's architectures and tags matching ``pattern``, robench's Robust-ResNets among them."""
+    import timm
+
+    import robench  # noqa: F401  (registers robust_resnet_* with timm)
+
+    return timm.list_models(pattern)
 
 
 def _local_timm_weights(arch):
@@ -148,7 +167,17 @@ def build_torchvision(parsed):
                 f"downloads; expected {path}). Use 'tv:{parsed.target}@/path/weights.pth' or '@random'"
             )
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model, _torchvision_config(default), sha, None
+    return Built(model, _torchvision_config(default), weights_sha256=sha)
+
+
+def list_torchvision(pattern="*"):
+    """``tv:NAME`` specs of torchvision's classification models matching ``pattern``."""
+    import fnmatch
+
+    import torchvision
+
+    return [f"tv:{name}" for name in fnmatch.filter(torchvision.models.list_models(module=torchvision.models),
+                                                    pattern)]
 
 
 def _torchvision_config(weights):
@@ -180,7 +209,7 @@ def build_factory(parsed):
 
     if not isinstance(model, torch.nn.Module):
         raise ModelSpecError(f"'{parsed.target}' returned {type(model).__name__}, not a torch.nn.Module")
-    return model, None, apply_weights(model, parsed), None
+    return Built(model, weights_sha256=apply_weights(model, parsed))
 
 
 def build_checkpoint(parsed):
@@ -196,11 +225,15 @@ def build_checkpoint(parsed):
     model = timm.create_model(arch, pretrained=False, **_checkpoint_model_kwargs(raw))
     weight_files.load_weights(model, parsed.target)
     training = raw.get("training") if isinstance(raw.get("training"), dict) else None  # robench train's
-    # the hash of the weights, not of the file: a resumed run's checkpoint (other optimizer state,
+    # the hash of the tensors, not of the file: a resumed run's checkpoint (other optimizer state,
     # other log) holding the same weights as an uninterrupted one is the same model
     from robench.models.wrap import state_dict_sha256
 
-    return model, None, state_dict_sha256(model), training
+    return Built(model, state_dict_sha256=state_dict_sha256(model), training=training)
+
+
+TIMM_SOURCE = ModelSource(build_timm, list_timm)
+TORCHVISION_SOURCE = ModelSource(build_torchvision, list_torchvision)
 
 
 def _checkpoint_model_kwargs(raw):

@@ -4,7 +4,8 @@
 - ``tv:resnet18`` / ``torchvision:resnet18``: torchvision, weights from the local torch hub cache.
 - ``my.module:factory``: any code; ``factory()`` returns an ``nn.Module`` (also ``factory:my.module:factory``).
 - ``SOURCE:TARGET``: any source registered in ``robench.models.sources.MODEL_SOURCES`` (plug-ins too).
-- ``@random``: random init (no weights); ``@/path/ckpt.pth|.safetensors``: weights from a file.
+- ``@random``: random init from seed 0, ``@random:SEED`` from another seed (the same weights on every
+  rank, in every resumed run, on every machine); ``@/path/ckpt.pth|.safetensors``: weights from a file.
 - ``/path/ckpt.pth``: a checkpoint that records its ``arch`` (as ``robench train`` writes).
 - ``NAME=``: the name used for output paths and tables (default: derived from the spec).
 """
@@ -17,6 +18,8 @@ from robench.errors import ModelSpecError
 from robench.models.sources import CHECKPOINT, FACTORY, TIMM, TORCHVISION, source_named  # noqa: F401
 
 _CHECKPOINT_SUFFIXES = (".pth", ".pt", ".pth.tar", ".bin", ".safetensors", ".ckpt")
+DEFAULT_SEED = 0  # what a bare @random means: one fixed network, not a new one per process
+_RANDOM = re.compile(r"^random(?::(?P<seed>.*))?$")
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -27,6 +30,7 @@ class ModelSpec:
     target: str  # architecture name, "module:factory", or checkpoint path
     weights: Optional[str]  # None = pretrained default, "random", or a file path
     name: str
+    seed: Optional[int] = None  # the init seed of "random" weights (DEFAULT_SEED unless @random:SEED)
 
 
 def parse_spec(text: str) -> ModelSpec:
@@ -52,9 +56,24 @@ def parse_spec(text: str) -> ModelSpec:
     if source == FACTORY:
         _check_factory(original, target)
     default_name = target.split(":")[-1] if source == FACTORY else target
-    if weights not in (None, "random"):
+    seed = None
+    found = _RANDOM.match(weights or "")
+    if found and not os.path.isfile(weights):
+        seed = _seed(original, found["seed"])
+        weights = "random"
+        if seed != DEFAULT_SEED:
+            default_name = f"{default_name}-seed{seed}"
+    elif weights is not None:
         default_name = f"{default_name}-{_stem(weights)}"
-    return ModelSpec(original, source, target, weights, name or _safe(default_name))
+    return ModelSpec(original, source, target, weights, name or _safe(default_name), seed)
+
+
+def _seed(spec, text):
+    if text is None:
+        return DEFAULT_SEED
+    if not text.isdigit() or int(text) >= 2 ** 63:
+        raise ModelSpecError(f"model spec '{spec}': @random:SEED takes a whole number from 0 (got '{text}')")
+    return int(text)
 
 
 def _source_and_target(target):
