@@ -1,9 +1,13 @@
 """Model specs: timm, torchvision, checkpoint files (plain, wrapped, prefixed, safetensors), factories."""
+import os
+
 import pytest
 import torch
 
 from robench.errors import ModelSpecError
+from robench.fileio import sha256_file
 from robench.models import load_model, parse_spec
+from robench.models.wrap import state_dict_sha256
 
 X = torch.randn(2, 3, 64, 64)
 
@@ -71,7 +75,7 @@ def test_checkpoint_round_trip_wrapped_and_prefixed(tmp_path, wrap, prefix):
     torch.save({wrap: state, "epoch": 3} if wrap else state, path)
     loaded = load_model(f"resnet18@{path}")
     _same_logits(src, loaded)
-    assert loaded.weights == "file" and len(loaded.checkpoint_sha256) == 64
+    assert loaded.weights == "file" and loaded.weights_sha256 == sha256_file(path) and loaded.state_dict_sha256 is None
     assert loaded.name == "resnet18-w"
 
 
@@ -86,7 +90,11 @@ def test_safetensors_checkpoint(tmp_path):
 def test_checkpoint_recording_its_arch_loads_by_path(tmp_path):
     src = load_model("resnet18@random")
     torch.save({"arch": "resnet18", "model": src.module.state_dict()}, tmp_path / "best.pth")
-    _same_logits(src, load_model(str(tmp_path / "best.pth")))
+    loaded = load_model(str(tmp_path / "best.pth"))
+    _same_logits(src, loaded)
+    # identified by its tensors, not its bytes (a resumed run's file differs in optimizer state)
+    assert loaded.weights == "file" and loaded.weights_sha256 is None
+    assert loaded.state_dict_sha256 == state_dict_sha256(src.module)
 
 
 def test_checkpoint_without_arch_asks_for_it(tmp_path):
@@ -101,10 +109,32 @@ def test_mismatched_checkpoint_is_a_clear_error(tmp_path):
         load_model(f"resnet34@{tmp_path / 'w.pth'}")
 
 
+class _Payload:
+    def __reduce__(self):  # what a hostile file holds: a call made when it is unpickled
+        return (open, ("/tmp/robench-pickle-ran", "w"))
+
+
 def test_pickled_code_is_never_executed(tmp_path):
     torch.save({"model": object()}, tmp_path / "evil.pth")  # needs full unpickling
-    with pytest.raises(ModelSpecError, match="cannot read checkpoint"):
+    with pytest.raises(ModelSpecError) as raised:
         load_model(f"resnet18@{tmp_path / 'evil.pth'}")
+    # one line, no torch advice to set weights_only=False
+    assert str(raised.value) == (f"{tmp_path / 'evil.pth'} is not a plain weights file (it holds pickled Python "
+                                 "objects); robench will not execute code from it: save its state_dict (or use "
+                                 ".safetensors)")
+    if os.path.exists("/tmp/robench-pickle-ran"):
+        os.unlink("/tmp/robench-pickle-ran")
+    torch.save({"state_dict": _Payload()}, tmp_path / "payload.pth")
+    with pytest.raises(ModelSpecError, match="will not execute code from it"):
+        load_model(f"resnet18@{tmp_path / 'payload.pth'}")
+    assert not os.path.exists("/tmp/robench-pickle-ran")
+
+
+@pytest.mark.parametrize("content", [b"\xff" * 8 + b"garbage", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json", b""])
+def test_a_damaged_safetensors_file_is_one_line(tmp_path, content):
+    (tmp_path / "w.safetensors").write_bytes(content)
+    with pytest.raises(ModelSpecError, match=r"^cannot read .*w\.safetensors: not a valid safetensors file \("):
+        load_model(f"resnet18@{tmp_path / 'w.safetensors'}")
 
 
 def test_module_factory_and_its_checkpoint(tmp_path):

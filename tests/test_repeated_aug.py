@@ -75,3 +75,15 @@ def test_a_one_device_run_with_repeats_trains_without_them_and_records_it(tmp_pa
     training = json.loads(record_path.read_text())["model"]["training"]
     assert training["world_size"] == 1 and training["repeated_aug"] == {"repeats": 3, "regime": RA_OFF_BELOW_WORLD}
     assert with_overrides(get_recipe("demo"), {"repeated_aug": "3"}).repeated_aug == 3
+
+
+def test_a_train_split_of_one_class_is_warned_about(tmp_path):
+    from robench.datasets.colour_code import write_class_folders
+
+    write_class_folders(str(tmp_path / "data" / "train"), [7], 4, size=32, name_prefix="train")
+    write_class_folders(str(tmp_path / "data" / "val"), [7], 2, size=32)
+    result = CliRunner().invoke(cli, [
+        "train", "--model", "test_robust_resnet", "--root", str(tmp_path / "data"), "--recipe", "demo",
+        "--out", str(tmp_path / "run"), "--epochs", "1", "-b", "4", "-j", "0", "--set", "input_size=32"])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "train holds one class only" in result.stderr

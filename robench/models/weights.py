@@ -18,13 +18,26 @@ def read_weights_file(path):
     if path.endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        return load_file(path, device="cpu")
+        try:
+            return load_file(path, device="cpu")
+        except Exception as e:  # SafetensorError (a damaged header, a truncated file) and OSError
+            raise ModelSpecError(f"cannot read {path}: not a valid safetensors file "
+                                 f"({' '.join(str(e).split())[:160]})") from None
+    import pickle
+
     import torch
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle errors, truncated files: one clear line for the user
-        raise ModelSpecError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
+    except pickle.UnpicklingError as e:
+        if "weights only" in str(e).lower() or "unsupported global" in str(e).lower():
+            # torch's advice (weights_only=False) is what robench must never do with a stranger's file
+            raise ModelSpecError(f"{path} is not a plain weights file (it holds pickled Python objects); robench "
+                                 "will not execute code from it: save its state_dict (or use .safetensors)") from None
+        raise ModelSpecError(f"cannot read checkpoint {path}: {' '.join(str(e).split())[:160]}") from None
+    except Exception as e:  # truncated files, not a torch file: one clear line for the user
+        raise ModelSpecError(f"cannot read checkpoint {path}: {type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:160]}") from None
 
 
 def unwrap_state_dict(obj):
@@ -50,7 +63,7 @@ def recorded_arch(obj):
 
 def load_weights(model, path):
     """Loads ``path`` into ``model`` strictly; a mismatch names the missing/unexpected keys.
-    Returns the file's sha256 (the record's ``checkpoint_sha256``)."""
+    Returns the file's sha256 (the record's ``weights_sha256``)."""
     state = unwrap_state_dict(read_weights_file(path))
     try:
         result = model.load_state_dict(state, strict=False)

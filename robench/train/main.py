@@ -207,6 +207,19 @@ def sync_buffers(modules, runtime):
     runtime.sync()  # XLA: the copies land now, not inside the next step's graph
 
 
+def _warn_if_one_class(source, root, runtime):
+    """A train split of one class trains a network that can only ever say that class: likely a wrong
+    --root (one class folder instead of the split), so it is said in one line before any step."""
+    from robench.datasets.base import classes_found
+
+    found = classes_found(source)
+    if found == 1 and runtime.is_main:
+        import sys
+
+        sys.stderr.write(f"robench: warning: {root}/train holds one class only: the model can learn nothing "
+                         "but that class (is --root the folder that holds train/<wnid>/ for every class?)\n")
+
+
 def train(config):
     """Runs (or resumes) a training run; returns the paths of the result records written at the end."""
     runtime = init_runtime(config.device)
@@ -215,6 +228,7 @@ def train(config):
     run_dir = os.fspath(config.out)
     eval_roots = _final_eval_roots(config)
     source = train_source(config.root)
+    _warn_if_one_class(source, config.root, runtime)
     check_val(config.root)
     net, model_kwargs = build_model(config.model, recipe, config.seed)
     net.to(runtime.device)
