@@ -3,9 +3,9 @@
 The plain loop is built the way timm's validate.py builds one: torchvision ImageFolder, timm's
 eval transform (float ToTensor + Normalize in the workers), a DataLoader with the same batch
 size and workers, the model under no_grad with torch's default threads. robench is called through
-``robench.engine.evaluate`` with its defaults (uint8 batches normalised in the workers, one decode
+``robench.engine.evaluate_suite`` with its defaults (uint8 batches normalised in the workers, one decode
 per preprocessing group, forward passes of several batches side by side with one thread each,
-cells and a record written as usual). Both see the same generated 224px JPEGs and the same model
+slice results and a record written as usual). Both see the same generated 224px JPEGs and the same model
 weights.
 
     python benchmarks/eval_throughput.py                       # a small model: 1 model, and 4 in one pass

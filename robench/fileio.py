@@ -1,6 +1,6 @@
 """Writing files so that a kill never leaves half of one, and hashing them in chunks.
 
-Every output robench writes (records, cells, progress files, manifests, leaderboard pages, plots,
+Every output robench writes (records, slice results, progress files, manifests, leaderboard pages, plots,
 predictions, training checkpoints) goes through ``atomic_write``: a temp file beside the target,
 flushed and fsynced, then renamed over it, so the path holds either the old file or the whole new
 one. Files are made readable by others (mkstemp makes them private), like any other output.
@@ -49,7 +49,7 @@ def atomic_write(path, write, binary=False, suffix=".tmp"):
 def _output_error(path, error):
     """A full or read-only disk mid-run: one line saying what is kept and how to go on."""
     return OutputError(f"cannot write {path} ({error.strerror}); everything written before it is kept (finished "
-                       "cells resume): free space or fix the folder, then rerun the same command")
+                       "slice results resume): free space or fix the folder, then rerun the same command")
 
 
 def atomic_write_json(path, obj):

@@ -15,7 +15,7 @@ def command(directory, fmt, collection, compare):
     """Models as rows, the suites' leaderboard columns as columns, for the records in DIRECTORY.
 
     DIRECTORY is a `robench eval --out` folder (<model>/<suite>.json). Definitions, joins (relative
-    mCE, clean-subset top-1) and protocol sections are the leaderboard's. Partial job-array records
+    mCE, clean-subset top-1) and protocol sections are the leaderboard's. Job-array task records
     and unreadable files are skipped with a warning.
     """
     from robench import report

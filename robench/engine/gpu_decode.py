@@ -15,7 +15,7 @@ main process. Grayscale JPEGs come out as RGB (``ImageReadMode.RGB``), like PIL'
 
 The pixels differ slightly from the CPU decoder's (IDCT and chroma upsampling of nvjpeg against
 libjpeg-turbo, tensor against PIL resampling), so the decoder is part of the protocol: records say
-``run.decoder``, a GPU-decoded record's protocol hash includes it and the leaderboard gives such
+``run.decoder``, a GPU-decoded record's measurement id includes it and the leaderboard gives such
 records their own section. ``decode_batch(..., device="cpu")`` runs the same code on the CPU with
 libjpeg-turbo (what the tests check).
 """

@@ -116,13 +116,13 @@ def write_plan_record(plan, variants, root, options, runtime):
     entries, parts = [], []
     for variant in variants:
         path = plan.slice_result_path(variant.name, options.task)
-        cell = slice_results.read_json(path) if os.path.isfile(path) else None
-        if cell is None:
+        stored = slice_results.read_json(path) if os.path.isfile(path) else None
+        if stored is None:
             raise RobenchError(f"slice result {path} is missing after evaluation")
-        start, stop = cell["slice"]
-        state = plan.metric_set.restore(cell["state"], path)
+        start, stop = stored["slice"]
+        state = plan.metric_set.restore(stored["state"], path)
         entries.append(variant_result(variant.name, variant.info, stop - start, variant.n_official, state,
-                                      cell["skipped"]))
+                                      stored["skipped"]))
         parts.append(slice_results.predictions_part(path))
     warn_nonfinite(plan.model.name, entries)
     suite, model = plan.suite, plan.model.describe()

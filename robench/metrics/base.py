@@ -2,12 +2,12 @@
 
 A metric is one class in one module, registered by name in ``METRICS`` (entry point group
 ``robench.metrics`` for other packages). Its whole state is a few float64 tensors that only ever
-get added to, so merging shards, ranks or a resumed run's cells is a plain sum and distributed sync
+get added to, so merging job-array tasks, ranks or a resumed run's slice results is a plain sum and distributed sync
 is one all-reduce of one flat tensor (torchmetrics' idea, without "cat" state that grows with the
 data). Every suite evaluates every registered metric unless it names its own list.
 
 A ``MetricSet`` is the metrics of one run. Its ``id`` (names, versions and state fields) is part of
-every saved cell, progress file and record: state saved under another set is recomputed, never
+every saved slice result, progress file and record: state saved under another set is recomputed, never
 zero-filled, and task records of different sets are never merged.
 """
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ class StaleMetricState(RobenchError):
 
 def on_grid(values):
     """Per-sample floats rounded to a 2**-24 grid, so that their float64 sums are exact and do not
-    depend on how samples were split into batches, ranks, shards or resumed runs."""
+    depend on how samples were split into batches, ranks, job-array tasks or resumed runs."""
     return torch.round(values.double() * GRID) / GRID
 
 
@@ -186,7 +186,7 @@ class MetricState:
             metric.update(self.state, scores)
 
     def merge(self, other):
-        """Adds another state of the same set into this one (shards, ranks, cells); returns self."""
+        """Adds another state of the same set into this one (tasks, ranks, slice results); returns self."""
         if other.set.id != self.set.id:
             raise StaleMetricState("cannot add metric states of different metric sets")
         for k in self.state:

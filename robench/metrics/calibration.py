@@ -1,7 +1,7 @@
 """Expected calibration error (Guo et al., 2017) over 15 equal-width confidence bins, in percent.
 
 Kept as three additive histograms (count, summed confidence, summed correctness per bin), so the ECE
-of merged shards is exactly the ECE of one pass."""
+of merged tasks is exactly the ECE of one pass."""
 import torch
 
 from robench.metrics.base import Metric, Value, on_grid

@@ -1,9 +1,9 @@
-"""Corruption-benchmark aggregates (Hendrycks & Dietterich, ICLR 2019), for any table of corruptions.
+"""Corruption-benchmark aggregates (Hendrycks & Dietterich, ICLR 2019), for any set of corruptions.
 
-A ``CorruptionTable`` is the whole parameterisation of a corruption benchmark: its corruptions in
+A ``CorruptionSet`` is the whole parameterisation of a corruption benchmark: its corruptions in
 order, their groups, the severities, which corruptions are "extra" (reported apart, never in mCE), and
 the baseline model's per-cell errors and clean error used to normalise. ImageNet-C is this module
-with AlexNet's published table; ImageNet-C-bar or 3DCC would be another CSV in the same format.
+with AlexNet's published errors; ImageNet-C-bar or 3DCC would be another CSV in the same format.
 
 ``errors`` maps a corruption name to its top-1 errors per severity (in severity order) as fractions:
 - CE_c = sum_s E_{s,c} / sum_s E^base_{s,c}; mCE = mean of CE_c over the benchmark corruptions.
@@ -28,7 +28,10 @@ class CorruptionErrorsError(RobenchError, ValueError):
 
 
 @dataclass(frozen=True)
-class CorruptionTable:
+class CorruptionSet:
+    """The corruptions of one benchmark (in order, grouped, at its severities) and the baseline errors
+    that normalise them; made from a CSV by ``from_package`` or ``from_csv_text``."""
+
     name: str  # e.g. "ImageNet-C"
     baseline_name: str  # e.g. "AlexNet"
     baseline: dict  # corruption -> baseline errors per severity (fractions), benchmark corruptions first
@@ -42,7 +45,7 @@ class CorruptionTable:
         '<baseline> clean top-1 error: 0.xxx'."""
         clean = re.search(r"clean top-1 error:\s*([0-9.]+)", text)
         if clean is None:
-            raise RuntimeError(f"the {name} table lost its '{baseline_name} clean top-1 error' line")
+            raise RobenchError(f"the {name} errors have no '# {baseline_name} clean top-1 error: 0.xxx' line")
         rows = list(csv.DictReader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#")))))
         severities = tuple(int(k[1:]) for k in rows[0] if re.fullmatch(r"s\d+", k or ""))
         return cls(name, baseline_name,
@@ -56,7 +59,7 @@ class CorruptionTable:
 
     @property
     def benchmark(self):
-        """The corruptions of the benchmark (mCE), in the table's order."""
+        """The corruptions of the benchmark (mCE), in the set's order."""
         return tuple(c for c, g in self.groups.items() if g != EXTRA_GROUP)
 
     @property
@@ -65,7 +68,7 @@ class CorruptionTable:
 
     @property
     def group_names(self):
-        """The benchmark's groups in table order (e.g. noise, blur, weather, digital)."""
+        """The benchmark's groups in the set's order (e.g. noise, blur, weather, digital)."""
         return tuple(dict.fromkeys(g for g in self.groups.values() if g != EXTRA_GROUP))
 
     @property
@@ -99,76 +102,76 @@ def fraction(value, name):
     return value
 
 
-def ce(table, errors, corruptions=None):
-    """CE_c (percent, baseline = 100) for each of ``corruptions`` (default: those given that the table has)."""
-    corruptions = corruptions or [c for c in errors if c in table.baseline]
-    checked = table.checked(errors, corruptions)
-    return {c: 100.0 * sum(checked[c]) / sum(table.baseline[c]) for c in corruptions}
+def ce(corruption_set, errors, corruptions=None):
+    """CE_c (percent, baseline = 100) for each of ``corruptions`` (default: those given that the set has)."""
+    corruptions = corruptions or [c for c in errors if c in corruption_set.baseline]
+    checked = corruption_set.checked(errors, corruptions)
+    return {c: 100.0 * sum(checked[c]) / sum(corruption_set.baseline[c]) for c in corruptions}
 
 
-def relative_ce(table, errors, clean_error, corruptions=None):
+def relative_ce(corruption_set, errors, clean_error, corruptions=None):
     """Relative CE_c (percent, baseline = 100); ``clean_error`` is the model's clean top-1 error (fraction)."""
-    corruptions = corruptions or [c for c in errors if c in table.baseline]
-    checked = table.checked(errors, corruptions)
-    clean, base_clean = fraction(clean_error, "clean_error"), table.baseline_clean_error
-    return {c: 100.0 * sum(e - clean for e in checked[c]) / sum(a - base_clean for a in table.baseline[c])
+    corruptions = corruptions or [c for c in errors if c in corruption_set.baseline]
+    checked = corruption_set.checked(errors, corruptions)
+    clean, base_clean = fraction(clean_error, "clean_error"), corruption_set.baseline_clean_error
+    return {c: 100.0 * sum(e - clean for e in checked[c]) / sum(a - base_clean for a in corruption_set.baseline[c])
             for c in corruptions}
 
 
-def mce(table, errors):
-    values = ce(table, errors, table.benchmark)
+def mce(corruption_set, errors):
+    values = ce(corruption_set, errors, corruption_set.benchmark)
     return sum(values.values()) / len(values)
 
 
-def relative_mce(table, errors, clean_error):
-    values = relative_ce(table, errors, clean_error, table.benchmark)
+def relative_mce(corruption_set, errors, clean_error):
+    values = relative_ce(corruption_set, errors, clean_error, corruption_set.benchmark)
     return sum(values.values()) / len(values)
 
 
-def mean_error(table, errors):
+def mean_error(corruption_set, errors):
     """Unnormalised mean top-1 error over the benchmark cells, percent (0-100)."""
-    checked = table.checked(errors, table.benchmark)
+    checked = corruption_set.checked(errors, corruption_set.benchmark)
     cells = [e for values in checked.values() for e in values]
     return 100.0 * sum(cells) / len(cells)
 
 
-def corruption_error(table, errors, corruptions=None):
+def corruption_error(corruption_set, errors, corruptions=None):
     """Mean top-1 error over the severities of each corruption, percent."""
-    checked = table.checked(errors, corruptions or list(errors))
+    checked = corruption_set.checked(errors, corruptions or list(errors))
     return {c: 100.0 * sum(v) / len(v) for c, v in checked.items()}
 
 
-def group_mean_error(table, errors):
+def group_mean_error(corruption_set, errors):
     """Mean top-1 error over the cells of each group whose corruptions are all given, percent."""
     out = {}
-    for group in table.group_names:
-        members = [c for c in table.benchmark if table.groups[c] == group]
+    for group in corruption_set.group_names:
+        members = [c for c in corruption_set.benchmark if corruption_set.groups[c] == group]
         if all(c in errors for c in members):
-            per = corruption_error(table, errors, members)
+            per = corruption_error(corruption_set, errors, members)
             out[group] = sum(per.values()) / len(per)
     return out
 
 
-def definitions(table):
-    """What each aggregate means, with this table's numbers in the text."""
-    n_b, n_s, base = len(table.benchmark), len(table.severities), table.baseline_name
-    clean = f"{table.baseline_clean_error:g}"
+def definitions(corruption_set):
+    """What each aggregate means, with this corruption set's numbers in the text."""
+    n_b, n_s, base = len(corruption_set.benchmark), len(corruption_set.severities), corruption_set.baseline_name
+    clean = f"{corruption_set.baseline_clean_error:g}"
     return {
         "mean_error": f"mean top-1 error (%) over the {n_b} benchmark corruptions x {n_s} severities, not "
-                      f"normalised (the RobustCNN paper's '{table.name}' number); null unless all "
+                      f"normalised (the RobustCNN paper's '{corruption_set.name}' number); null unless all "
                       f"{n_b * n_s} cells were evaluated",
         "mce": f"mean over the {n_b} benchmark corruptions of CE_c = sum_s E_s,c / sum_s E^{base}_s,c, x100 "
                f"({base} = 100; lower is better); null unless all {n_b * n_s} cells were evaluated",
         "ce": f"per benchmark corruption: CE_c = sum_s E_s,c / sum_s E^{base}_s,c, x100",
-        "group_mean_error": f"mean top-1 error (%) over the cells of each group ({', '.join(table.group_names)}) "
-                            "whose corruptions were all evaluated",
+        "group_mean_error": f"mean top-1 error (%) over the cells of each group "
+                            f"({', '.join(corruption_set.group_names)}) whose corruptions were all evaluated",
         "corruption_error": f"per benchmark corruption: mean top-1 error (%) over severities "
-                            f"{table.severities[0]}-{table.severities[-1]}",
-        "extra_mean_error": f"mean top-1 error (%) over the {len(table.extra)} extra corruptions x {n_s} "
-                            f"severities ({', '.join(table.extra)}), never part of mCE; null unless all "
-                            f"{len(table.extra) * n_s} were evaluated",
+                            f"{corruption_set.severities[0]}-{corruption_set.severities[-1]}",
+        "extra_mean_error": f"mean top-1 error (%) over the {len(corruption_set.extra)} extra corruptions x {n_s} "
+                            f"severities ({', '.join(corruption_set.extra)}), never part of mCE; null unless all "
+                            f"{len(corruption_set.extra) * n_s} were evaluated",
         "extra_corruption_error": f"per extra corruption: mean top-1 error (%) over severities "
-                                  f"{table.severities[0]}-{table.severities[-1]}",
+                                  f"{corruption_set.severities[0]}-{corruption_set.severities[-1]}",
         "relative_mce": f"mean over the {n_b} benchmark corruptions of sum_s (E_s,c - E_clean) / "
                         f"sum_s (E^{base}_s,c - {clean}), x100; joined at report time with this model's clean "
                         "record; null without one",
@@ -182,35 +185,35 @@ RECORD_AGGREGATES = ("mean_error", "mce", "ce", "group_mean_error", "corruption_
 JOINED_AGGREGATES = ("relative_mce", "relative_ce", "clean_error")
 
 
-def aggregates(table, errors):
+def aggregates(corruption_set, errors):
     """The aggregates a record holds, from the complete corruptions in ``errors``; numbers that need
     cells not given are null. Values that need another record (relative CE) are in ``joined``."""
-    have_bench = [c for c in table.benchmark if c in errors]
-    have_extra = [c for c in table.extra if c in errors]
-    complete = len(have_bench) == len(table.benchmark)
+    have_bench = [c for c in corruption_set.benchmark if c in errors]
+    have_extra = [c for c in corruption_set.extra if c in errors]
+    complete = len(have_bench) == len(corruption_set.benchmark)
     out = {
-        "mean_error": mean_error(table, errors) if complete else None,
-        "mce": mce(table, errors) if complete else None,
-        "ce": ce(table, errors, have_bench) if have_bench else {},
-        "group_mean_error": group_mean_error(table, errors),
-        "corruption_error": corruption_error(table, errors, have_bench) if have_bench else {},
+        "mean_error": mean_error(corruption_set, errors) if complete else None,
+        "mce": mce(corruption_set, errors) if complete else None,
+        "ce": ce(corruption_set, errors, have_bench) if have_bench else {},
+        "group_mean_error": group_mean_error(corruption_set, errors),
+        "corruption_error": corruption_error(corruption_set, errors, have_bench) if have_bench else {},
         "extra_mean_error": None,
-        "extra_corruption_error": corruption_error(table, errors, have_extra) if have_extra else {},
+        "extra_corruption_error": corruption_error(corruption_set, errors, have_extra) if have_extra else {},
     }
-    if have_extra and len(have_extra) == len(table.extra):
+    if have_extra and len(have_extra) == len(corruption_set.extra):
         values = out["extra_corruption_error"].values()
         out["extra_mean_error"] = sum(values) / len(values)
-    all_definitions = definitions(table)
+    all_definitions = definitions(corruption_set)
     out["definitions"] = {k: all_definitions[k] for k in RECORD_AGGREGATES}
     return out
 
 
-def joined(table, errors, clean_error):
+def joined(corruption_set, errors, clean_error):
     """The values that need the model's clean error (fraction, or None): relative CE and mCE."""
-    have_bench = [c for c in table.benchmark if c in errors]
-    complete = len(have_bench) == len(table.benchmark)
+    have_bench = [c for c in corruption_set.benchmark if c in errors]
+    complete = len(have_bench) == len(corruption_set.benchmark)
     if clean_error is None:
         return {"relative_mce": None, "relative_ce": None, "clean_error": None}
-    return {"relative_mce": relative_mce(table, errors, clean_error) if complete else None,
-            "relative_ce": relative_ce(table, errors, clean_error, have_bench) if have_bench else {},
+    return {"relative_mce": relative_mce(corruption_set, errors, clean_error) if complete else None,
+            "relative_ce": relative_ce(corruption_set, errors, clean_error, have_bench) if have_bench else {},
             "clean_error": 100.0 * clean_error}

@@ -23,7 +23,7 @@ The pure functions here need no torch::
     # ShapeBiasResult(shape_bias=0.5, frac_shape=1/3, frac_texture=1/3, ...)
 
 The metric ``cue_conflict`` (class ``CueConflict``, built on first use because robench's metric
-base imports torch) keeps two small count tables, so shards, ranks and resumed runs merge by a sum:
+base imports torch) keeps two small count tables, so tasks, ranks and resumed runs merge by a sum:
 ``cue_decisions`` (16 x 16: shape category x 16-way decision, every image) and ``cue_conflict``
 (16 x 3: per shape category, over the conflict images: images, shape decisions, texture decisions).
 

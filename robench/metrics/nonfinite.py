@@ -5,10 +5,10 @@ By default a model whose forward pass returns a non-finite logit fails as a whol
 such an image as a wrong prediction (``robench.engine.scoring.counted_wrong``: its 1000-way row is
 replaced, for every metric, by logits 0 with ``WRONG_TARGET_LOGIT`` at the image's class) and this
 metric counts those images. It is part of the metric set only when that option is given
-(``applies_to`` is False for every suite), so the records and cells of default runs do not change,
-and cells made with and without the option are never mixed up (their metric sets differ).
+(``applies_to`` is False for every suite), so the records and slice results of default runs do not change,
+and slice results made with and without the option are never mixed up (their metric sets differ).
 
-Its state is one count, so progress files, saved cells, ranks and job-array tasks add up like
+Its state is one count, so progress files, slice results, ranks and job-array tasks add up like
 every other metric's; the record holds the count per variant (``metrics.nonfinite``) and the total
 (``aggregates.nonfinite``), and the leaderboard ranks a record with a non-zero count apart.
 """
@@ -21,7 +21,7 @@ DEFINITION = ("images whose logit row held a NaN or infinite value, scored as wr
 
 class NonFinite(Metric):
     name = "nonfinite"
-    fields = {"nonfinite": ()}  # a count: merging tasks, ranks and cells is a sum
+    fields = {"nonfinite": ()}  # a count: merging tasks, ranks and slice results is a sum
     values = (Value("nonfinite", None, DEFINITION, "non-finite"),)
 
     @classmethod

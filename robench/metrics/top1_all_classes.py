@@ -26,7 +26,7 @@ DEFINITION = (
 
 class Top1AllClasses(Metric):
     name = "top1_all_classes"
-    fields = {"correct1_1000way": ()}  # a count: merging tasks, ranks and cells is a sum
+    fields = {"correct1_1000way": ()}  # a count: merging tasks, ranks and slice results is a sum
     values = (Value("top1_1000way", True, DEFINITION, "top-1 (1000-way)"),)
 
     @classmethod
