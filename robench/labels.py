@@ -53,6 +53,19 @@ def wnid_lemmas():
     return out
 
 
+@lru_cache(maxsize=None)
+def imagenet_descriptions():
+    """wnid -> ImageNet's class description (all lemmas, e.g. 'tench, Tinca tinca') for the 1000 classes:
+    the names Hugging Face datasets give their ClassLabels."""
+    wanted = set(imagenet_wnids())
+    out = {}
+    for line in _read_timm_info("imagenet_synset_to_lemma.txt"):
+        wnid, _, description = line.partition("\t")
+        if wnid in wanted:
+            out[wnid] = description.strip()
+    return out
+
+
 def label_of(wnid, where):
     """1k index of ``wnid``; ``where`` names the folder in the error a user sees."""
     try:

@@ -1,5 +1,5 @@
 """Shared fixtures. Data is generated in the real on-disk layouts (stand-ins for ImageNet, which
-cannot be downloaded here); see robench.datasets.synth for how classes are encoded in colour."""
+cannot be downloaded here); see robench.datasets.colour_code for how classes are encoded in colour."""
 import os
 import tempfile
 
@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def clean_root(tmp_path_factory):
     """Generated ImageNet val: 10 classes x 5 JPEGs, ``root/val/<wnid>/*.JPEG``."""
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
 
     root = tmp_path_factory.mktemp("imagenet")
     write_imagenet(str(root), n_classes=10, per_class=5, size=48, seed=0)

@@ -2,6 +2,7 @@
 models for tests (a colour oracle that is slow on purpose and logs what it evaluates)."""
 import contextlib
 import json
+import re
 import os
 import signal
 import subprocess
@@ -31,7 +32,7 @@ def torch_threads(n):
 
 def write_folders(root, n_images, seed=3, size=32):
     """``root/val/<wnid>/*.JPEG``: ``n_images`` classes, one real JPEG each; returns ``root``."""
-    from robench.datasets.synth import choose_classes, write_class_folders
+    from robench.datasets.colour_code import choose_classes, write_class_folders
 
     write_class_folders(os.path.join(root, "val"), choose_classes(n_images, seed), 1, seed=seed, size=size)
     return root
@@ -112,8 +113,13 @@ def markdown_rows(markdown, footnotes=True):
         if headers is None:
             headers = cells if footnotes else [c.split(" [^")[0] for c in cells]
         elif not set(line) <= set("|:- "):
-            rows.append(dict(zip(headers, cells)))
+            rows.append(dict(zip(headers, [_shown(c) for c in cells])))
     return rows
+
+
+def _shown(cell):
+    """A cell's text as a reader sees it: markdown's backslash escapes (robench escapes record text) removed."""
+    return re.sub(r"\\([\\`*\[\]|])", r"\1", cell)
 
 
 def measured_sections(markdown):
@@ -123,7 +129,7 @@ def measured_sections(markdown):
         title, _, body = part.partition("\n")
         for line in body.splitlines():
             if line.startswith("| ") and "measured by robench" in line:
-                sections[line.split("|")[1].strip()] = title
+                sections[_shown(line.split("|")[1].strip())] = title
     return sections
 
 
@@ -168,7 +174,7 @@ C_SELECT = ",".join(C_CORRUPTIONS)
 
 def write_imagenet_c(root, n_classes=3, size=32):
     """Generated ImageNet-C folders: 2 corruptions x 5 severities = 10 variants of ``n_classes`` JPEGs."""
-    from robench.datasets.synth import write_imagenet_c as write
+    from robench.datasets.imagenet_c import write_imagenet_c as write
 
     write(root, n_classes=n_classes, per_class=1, size=size, corruptions=C_CORRUPTIONS)
     return root

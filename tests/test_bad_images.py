@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from robench.cli import cli
-from robench.datasets import synth
+from robench.datasets import get_suite
+from robench.datasets.imagenet import write_imagenet
 from robench.results import read_record
 
 from engine_support import ORACLE
@@ -16,7 +17,7 @@ from engine_support import ORACLE
 @pytest.fixture(scope="module")
 def good_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("good")
-    synth.write_imagenet(str(root), n_classes=2, per_class=3, size=32, seed=3)
+    write_imagenet(str(root), n_classes=2, per_class=3, size=32, seed=3)
     return root
 
 
@@ -80,7 +81,7 @@ def test_an_image_of_another_size_in_a_suite_used_as_released_is_named_not_resiz
     from PIL import Image
 
     root = tmp_path / "stylized"
-    synth.write_stylized(str(root), n_classes=2, per_class=2, size=32)
+    get_suite("stylized-imagenet").write_generated(str(root), n_classes=2, per_class=2, size=32)
     odd = sorted(p for p in root.rglob("*.png"))[0]
     Image.new("RGB", (40, 32), (100, 100, 100)).save(odd)
     args = ["eval", "-m", ORACLE, "-s", "stylized-imagenet", "-r", str(root), "-b", "2", "-j", "0", "--no-progress"]

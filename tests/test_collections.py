@@ -137,7 +137,7 @@ def test_a_run_killed_in_its_third_suite_resumes_to_the_same_records(data, tmp_p
     out = tmp_path / "out"
     proc = subprocess.Popen(robench_cmd(base + ["-o", str(out)]), env=env(SLOW_ORACLE_DELAY=0.05),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    third = out / "slow_oracle" / ".cells" / "imagenet-c"
+    third = out / "slow_oracle" / ".slices" / "imagenet-c"
     assert kill_when(proc, lambda: third.is_dir() and len(os.listdir(third)) >= 2, timeout=180), \
         "the run ended before its third suite could be killed"
     assert not (out / "slow_oracle" / "imagenet-c.json").exists()
@@ -164,7 +164,7 @@ def test_the_python_api_takes_a_plain_module_and_returns_the_table(data, tmp_pat
     oracle = frame[frame["model"] == "colouroracle"].iloc[0]
     assert oracle["imagenet_top1"] == 100.0 and oracle["sketch_top1"] == 100.0
     record = next(r for r in results.records if r["model"]["name"] == "resnet18")
-    assert record["model"]["weights"] == "in-memory" and len(record["model"]["checkpoint_sha256"]) == 64
+    assert record["model"]["weights"] == "in-memory" and len(record["model"]["state_dict_sha256"]) == 64
 
 
 @pytest.mark.multiprocess

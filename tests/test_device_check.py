@@ -1,28 +1,34 @@
 """benchmarks/device_check.sh: its CPU-only form runs anywhere (CI runs it), skips every GPU row with
-its reason, and writes the table as JSON; the throughput table's logic runs here on the CPU too."""
+its reason, and writes the table as JSON under the folder it is given (never the working directory);
+the throughput table's logic runs here on the CPU too."""
 import argparse
 import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-import device_check  # noqa: E402
+from device_check import cli, recorder, table, throughput  # noqa: E402
 
 THROUGHPUT_KEYS = {"data", "decoder", "models", "precision", "status", "target"}
 
 
 @pytest.mark.multiprocess
 def test_the_cpu_only_form_runs_skips_gpu_rows_with_reasons_and_writes_json(tmp_path):
-    out = tmp_path / "check" / "device_check.json"
-    done = subprocess.run(["bash", os.path.join(REPO, "benchmarks", "device_check.sh"), "--cpu-smoke", str(out)],
-                          capture_output=True, text=True, timeout=240, cwd=tmp_path,
+    folder, cwd = tmp_path / "check", tmp_path / "cwd"
+    cwd.mkdir()
+    done = subprocess.run(["bash", os.path.join(REPO, "benchmarks", "device_check.sh"), "--cpu-smoke", str(folder)],
+                          capture_output=True, text=True, timeout=240, cwd=cwd,
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = folder / "device_check.json"
+    assert os.listdir(folder) == ["device_check.json"] and os.listdir(cwd) == []
+    assert done.stdout.rstrip().endswith(f"; wrote {out}")
     result = json.loads(out.read_text())
     assert result["mode"] == "cpu-smoke" and result["ok"] is True
     assert set(result) >= {"mode", "machine", "seconds", "ok", "targets", "checks", "throughput", "table"}
@@ -46,7 +52,7 @@ def test_the_cpu_only_form_runs_skips_gpu_rows_with_reasons_and_writes_json(tmp_
     rows = result["throughput"]
     assert len(rows) == 8 and all(set(r) >= THROUGHPUT_KEYS | {"reason"} for r in rows)
     assert all(r["status"] == "skipped" and r["reason"] for r in rows)
-    assert {(r["data"], r["decoder"], r["models"]) for r in rows} == set(device_check.THROUGHPUT_ROWS)
+    assert {(r["data"], r["decoder"], r["models"]) for r in rows} == set(throughput.THROUGHPUT_ROWS)
     assert sum(bool(r["target"]) for r in rows) == 4
     assert "images/s" in done.stdout and "throughput rows skipped" in done.stdout and "skipped" in result["table"]
     if not result["machine"]["cuda_available"]:
@@ -60,13 +66,12 @@ def test_the_throughput_table_measures_and_judges_on_the_cpu(tmp_path, monkeypat
 
     monkeypatch.setattr(gpu_decode, "cuda_available", lambda: True)
     monkeypatch.setattr(gpu_decode, "decode_device", lambda device: device)
-    monkeypatch.setattr(device_check, "DEVICE", "cpu")
-    args = argparse.Namespace(images_c=12, images_val=12, batch_size=4, workers=0,
+    args = argparse.Namespace(images_c=12, images_val=12, batch_size=4, workers=0, device="cpu",
                               throughput_model="test_robust_resnet@random", data=str(tmp_path / "data"))
-    check = device_check.Check("gpu", 300)
-    device_check.throughput(check, args)
+    check = recorder.Check("gpu", 300)
+    throughput.throughput(check, args)
     rows = check.throughput
-    assert [(r["data"], r["decoder"], r["models"]) for r in rows] == device_check.THROUGHPUT_ROWS
+    assert [(r["data"], r["decoder"], r["models"]) for r in rows] == throughput.THROUGHPUT_ROWS
     for r in rows:
         assert r["status"] == "ok", r
         assert r["images"] == 12 and r["images_per_s"] > 0 and r["model_images_per_s"] == pytest.approx(
@@ -74,5 +79,14 @@ def test_the_throughput_table_measures_and_judges_on_the_cpu(tmp_path, monkeypat
     judged = [r for r in rows if r["target"]]
     assert len(judged) == 4 and all(isinstance(r["met"], bool) for r in judged)
     assert all(r["gpu_over_cpu"] > 0 for r in judged if r["data"].startswith("val"))
-    text = device_check.table(check)
+    text = table.table(check)
     assert "6,250" in text and "x CPU" in text
+
+
+def test_out_is_a_folder_and_its_default_is_not_the_working_directory(tmp_path, capsys):
+    assert cli.parser().parse_args([]).out == os.path.join(tempfile.gettempdir(), "robench-device-check")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--cpu-smoke", str(tmp_path / "device_check.json")])
+    assert exited.value.code == 2 and not (tmp_path / "device_check.json").exists()
+    assert (f"error: OUT is a folder (device_check.json is written under it), not a file: "
+            f"{tmp_path / 'device_check.json'}") in capsys.readouterr().err

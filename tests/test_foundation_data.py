@@ -5,7 +5,8 @@ import os
 import pytest
 
 from robench.datasets import get_suite
-from robench.datasets.synth import choose_classes, write_imagenet
+from robench.datasets.colour_code import choose_classes
+from robench.datasets.imagenet import write_imagenet
 from robench.errors import DatasetLayoutError, RobenchError
 from robench.labels import imagenet_wnids, label_of, subset_indices
 

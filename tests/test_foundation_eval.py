@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from robench.cli import cli
-from robench.engine import EvalOptions, evaluate
+from robench.engine import EvalOptions, evaluate_suite
 from robench.results import SCHEMA_VERSION, read_record
 
 from engine_support import ORACLE
@@ -16,7 +16,7 @@ FAST = EvalOptions(batch_size=16, workers=0, progress=False)
 
 
 def test_oracle_scores_exactly_100(clean_root, tmp_path):
-    (path,) = evaluate([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
     assert path == os.path.join(str(tmp_path), "colour_oracle", "imagenet.json")
     record = read_record(path)
     (variant,) = record["variants"]
@@ -36,7 +36,7 @@ def test_relabelled_images_lower_accuracy_by_exactly_their_share(clean_root, tmp
     moved = sorted(os.listdir(root / "val" / folders[0]))[:3]
     for name in moved:  # three images now carry the wrong (second folder's) label
         shutil.move(str(root / "val" / folders[0] / name), str(root / "val" / folders[1] / name))
-    (path,) = evaluate([ORACLE], "imagenet", root, tmp_path / "out", options=FAST)
+    (path,) = evaluate_suite([ORACLE], "imagenet", root, tmp_path / "out", options=FAST)
     metrics = read_record(path)["variants"][0]["metrics"]
     assert metrics["top1"] == pytest.approx(100.0 * 47 / 50)
     assert metrics["error"] == pytest.approx(100.0 * 3 / 50)
@@ -56,7 +56,7 @@ def test_cli_eval_writes_record_and_prints_table(clean_root, tmp_path):
 
 
 def test_timm_model_runs_through_the_engine(clean_root, tmp_path):
-    (path,) = evaluate(["resnet18@random"], "imagenet", clean_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite(["resnet18@random"], "imagenet", clean_root, tmp_path, options=FAST)
     record = read_record(path)
     assert record["model"]["weights"] == "random"
     assert record["model"]["data_config"]["input_size"] == [3, 224, 224]
@@ -65,9 +65,9 @@ def test_timm_model_runs_through_the_engine(clean_root, tmp_path):
 
 
 def test_rerun_reuses_finished_cells(clean_root, tmp_path):
-    (path,) = evaluate([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
-    cell = tmp_path / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    (path,) = evaluate_suite([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
+    cell = tmp_path / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json"
     before = cell.stat().st_mtime_ns
-    evaluate([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
+    evaluate_suite([ORACLE], "imagenet", clean_root, tmp_path, options=FAST)
     assert cell.stat().st_mtime_ns == before
     assert read_record(path)["variants"][0]["metrics"]["top1"] == 100.0

@@ -18,7 +18,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from engine_support import ORACLE, load, measured_sections
-from robench.datasets import get_suite, synth
+from robench.datasets import get_suite
+from robench.datasets.colour_code import make_image
+from robench.datasets.imagenet import write_imagenet
+from robench.datasets.imagenet_c import write_imagenet_c
 from robench.engine import EvalOptions, evaluate_suite, gpu_decode
 from robench.engine.data import decode_image, make_loader
 from robench.engine.gpu_decode import BatchDecoder, EncodedBatch, collate_encoded, encoded_item, jpeg_header
@@ -40,7 +43,7 @@ def key(size=224, interpolation="bicubic", crop_pct=0.875, crop_mode="center"):
 
 
 def jpeg(label, width, height, seed=0, mode="RGB", **save):
-    image = synth.make_image(label, np.random.default_rng([seed, label]), width, height)
+    image = make_image(label, np.random.default_rng([seed, label]), width, height)
     if mode != "RGB":
         image = image.convert(mode)
     buffer = io.BytesIO()
@@ -50,7 +53,7 @@ def jpeg(label, width, height, seed=0, mode="RGB", **save):
 
 def png(label, size, seed=0):
     buffer = io.BytesIO()
-    synth.make_image(label, np.random.default_rng([seed, label]), size, size).save(buffer, "PNG")
+    make_image(label, np.random.default_rng([seed, label]), size, size).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -98,7 +101,7 @@ def test_workers_ship_jpeg_bytes_and_decode_only_what_nvjpeg_cannot(tmp_path):
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_the_encoded_loader_batches_a_variant_in_order(tmp_path, workers):
-    synth.write_imagenet(str(tmp_path), n_classes=5, per_class=3, size=48, seed=1)
+    write_imagenet(str(tmp_path), n_classes=5, per_class=3, size=48, seed=1)
     variant = get_suite("imagenet").variants(str(tmp_path))[0]
     k = key(32, "bilinear", 0.875)
     ranges = [[0, len(variant)]]
@@ -225,8 +228,8 @@ def test_cpu_decoding_leaves_the_decoder_out_of_the_measurement_id():
 
 def test_as_released_suites_work_with_gpu_decoding(tmp_path, decode_on_cpu):
     """ImageNet-C (JPEG, size from the header) and Stylized-ImageNet (PNG, decoded in the workers)."""
-    synth.write_imagenet_c(str(tmp_path / "c"), n_classes=2, per_class=1, size=32, corruptions=["fog"])
-    synth.write_stylized(str(tmp_path / "s"), labels=[0, 999], per_class=2, size=40)
+    write_imagenet_c(str(tmp_path / "c"), n_classes=2, per_class=1, size=32, corruptions=["fog"])
+    get_suite("stylized-imagenet").write_generated(str(tmp_path / "s"), labels=[0, 999], per_class=2, size=40)
     for suite, root, select in (("imagenet-c", tmp_path / "c", ["fog"]), ("stylized-imagenet", tmp_path / "s", None)):
         records = [load(evaluate_suite([ORACLE], suite, str(root), str(tmp_path / f"out-{decode}"), select=select,
                                  options=EvalOptions(**FAST, decode=decode))[0]) for decode in ("cpu", "gpu")]

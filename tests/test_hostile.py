@@ -66,11 +66,12 @@ def short_model():
 
 @pytest.fixture(scope="module")
 def val(tmp_path_factory):
-    from robench.datasets import synth
+    from robench.datasets import get_suite
+    from robench.datasets.imagenet import write_imagenet
 
     root = tmp_path_factory.mktemp("val")
-    synth.write_imagenet(str(root), n_classes=4, per_class=4, size=32)  # 16 images: 4 batches of 4
-    synth.write_stylized(str(root / "stylized"), n_classes=2, per_class=2, size=32)
+    write_imagenet(str(root), n_classes=4, per_class=4, size=32)  # 16 images: 4 batches of 4
+    get_suite("stylized-imagenet").write_generated(str(root / "stylized"), n_classes=2, per_class=2, size=32)
     return root
 
 

@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from engine_support import ORACLE, comparable, in_process, load, run
-from robench.datasets import get_suite, synth
+from robench.datasets import get_suite
+from robench.datasets.colour_code import make_image
+from robench.datasets.imagenet import write_imagenet
 from robench.datasets.corruptions import corrupt_array, generator
 from robench.errors import DatasetLayoutError, RobenchError
 
@@ -40,7 +42,7 @@ def pixels(data):
 def val(tmp_path_factory):
     """A generated ImageNet val: 3 classes x 1 image of 64 px (resized to 256 and cropped like ImageNet's)."""
     root = tmp_path_factory.mktemp("val")
-    synth.write_imagenet(str(root), n_classes=3, per_class=1, size=64)
+    write_imagenet(str(root), n_classes=3, per_class=1, size=64)
     return root
 
 
@@ -118,7 +120,7 @@ def test_layout_select_and_fingerprint(val, tmp_path):
     before = fingerprints(copy)
     assert before == fingerprints(val) and before[0] != before[1]
     one = next((copy / "val").rglob("*.JPEG"))
-    synth.make_image(7, np.random.default_rng(1), 80, 70).save(one)  # same name, other pixels
+    make_image(7, np.random.default_rng(1), 80, 70).save(one)  # same name, other pixels
     changed = fingerprints(copy)
     assert changed[0] != before[0]
     os.rename(one, one.with_name("renamed.JPEG"))
@@ -197,7 +199,7 @@ def test_benchmark_cells_give_mce_and_a_generated_section(tmp_path):
     from robench.metrics import imagenet_c as C
 
     root = tmp_path / "one"
-    synth.write_imagenet(str(root), n_classes=1, per_class=1, size=64)
+    write_imagenet(str(root), n_classes=1, per_class=1, size=64)
     entries = tmp_path / "entries"
     in_process(eval_args("imagenet", root, entries, select=None))
     in_process(eval_args(SUITE, root, entries, select="benchmark"))

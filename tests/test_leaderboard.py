@@ -254,13 +254,13 @@ def test_reported_csv_errors_are_fatal_and_say_where(tmp_path):
 
 
 def test_a_record_written_by_the_engine_goes_to_its_own_section(clean_root, tmp_path):
-    """The real `robench eval` output layout (<out>/<model>/<suite>.json, plus its .cells) is a valid entries dir."""
-    from robench.engine import EvalOptions, evaluate
+    """The real `robench eval` output layout (<out>/<model>/<suite>.json, plus its .slices) is a valid entries dir."""
+    from robench.engine import EvalOptions, evaluate_suite
 
     from engine_support import ORACLE
 
     entries = tmp_path / "entries"
-    evaluate([ORACLE], "imagenet", clean_root, entries, options=EvalOptions(batch_size=16, workers=0, progress=False))
+    evaluate_suite([ORACLE], "imagenet", clean_root, entries, options=EvalOptions(batch_size=16, workers=0, progress=False))
     board = generate(str(entries), os.path.join(DATA, "reported.csv"), str(tmp_path / "README.md"))
     assert board.problems == []
     titles = [line for line in board.markdown.splitlines() if line.startswith("## ")]

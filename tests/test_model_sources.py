@@ -1,5 +1,6 @@
 """Model sources through one registry: a plug-in source is one registration (or one entry point),
-an unknown ``name:attr`` is still code to import, and a taken name is never silently replaced."""
+an unknown ``name:attr`` is still code to import, and a taken name is never silently replaced. A
+builder returns ``Built`` (plug-ins' old tuples still work) and a source may list its specs."""
 import os
 import subprocess
 import sys
@@ -7,9 +8,12 @@ import textwrap
 
 import pytest
 import torch
+from click.testing import CliRunner
 
+from robench.cli import cli
 from robench.errors import ModelSpecError
-from robench.models import MODEL_SOURCES, load_model, parse_spec
+from robench.fileio import sha256_file
+from robench.models import MODEL_SOURCES, Built, load_model, parse_spec
 from robench.registry import RegistryError
 
 BUILT = []
@@ -20,7 +24,7 @@ def build_toy(parsed):
     BUILT.append((parsed.target, parsed.weights))
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 10))
-    return module, {"input_size": (3, 32, 32), "crop_pct": 1.0}, None, None
+    return Built(module, {"input_size": (3, 32, 32), "crop_pct": 1.0})
 
 
 @pytest.fixture
@@ -54,7 +58,34 @@ def test_an_object_registers_too_and_gets_the_weights_file(tmp_path):
         m = load_model(f"probe:linear@{tmp_path / 'w.pth'}")
     finally:
         MODEL_SOURCES.unregister("probe")
-    assert m.weights == "file" and len(m.checkpoint_sha256) == 64 and m.training is None
+    assert m.weights == "file" and m.weights_sha256 == sha256_file(tmp_path / "w.pth")
+    assert m.state_dict_sha256 is None and m.training is None and m.source_info is None
+
+
+def test_a_plugins_old_four_tuple_is_still_read(tmp_path):
+    """Plug-ins written before ``Built``: (module, default_cfg, sha256, info), the hash a file's."""
+    MODEL_SOURCES.register("legacy", lambda parsed: (torch.nn.Linear(3, 2), {"input_size": (3, 48, 48)},
+                                                     "ab" * 32, {"made_by": "legacy"}))
+    try:
+        m = load_model("legacy:x")
+    finally:
+        MODEL_SOURCES.unregister("legacy")
+    assert (m.weights, m.weights_sha256, m.state_dict_sha256) == ("file", "ab" * 32, None)
+    assert m.source_info == {"made_by": "legacy"} and m.training is None
+    assert m.data_config["input_size"] == (3, 48, 48)
+    described = m.describe()
+    assert described["weights_sha256"] == "ab" * 32 and described["state_dict_sha256"] is None
+    assert "checkpoint_sha256" not in described
+
+
+def test_a_source_that_returns_something_else_is_a_clear_error():
+    MODEL_SOURCES.register("odd", lambda parsed: [torch.nn.Linear(3, 2)])
+    try:
+        with pytest.raises(ModelSpecError, match="model source 'odd' returned list for spec 'odd:x', not "
+                                                 r"robench.models.sources.Built \(or the old"):
+            load_model("odd:x")
+    finally:
+        MODEL_SOURCES.unregister("odd")
 
 
 def test_a_source_that_builds_no_module_is_a_clear_error():
@@ -96,12 +127,15 @@ def test_a_taken_source_name_is_refused_without_replace():
     try:
         assert load_model("resnet18@random").module(torch.randn(1, 3, 64, 64)).shape == (1, 10)
     finally:
-        MODEL_SOURCES.register("timm", "robench.models.loading:build_timm", replace=True)
+        MODEL_SOURCES.register("timm", "robench.models.loading:TIMM_SOURCE", replace=True)
     assert load_model("resnet18@random").module.num_classes == 1000
 
 
 def test_built_in_sources_are_listed():
-    assert MODEL_SOURCES.names()[:5] == ["timm", "torchvision", "tv", "factory", "checkpoint"]
+    names = MODEL_SOURCES.names()
+    assert {"timm", "torchvision", "tv", "factory", "checkpoint"} <= set(names)
+    built_in = [MODEL_SOURCES.origin(name) == "robench" for name in names]
+    assert built_in == sorted(built_in, reverse=True)  # robench's own first, then plug-ins'
     assert parse_spec("tv:resnet18").source == parse_spec("torchvision:resnet18").source == "torchvision"
 
 
@@ -140,3 +174,61 @@ def test_an_entry_point_cannot_claim_a_built_in_source(tmp_path):
     assert proc.returncode != 0
     assert "model source 'tv' is already registered by robench" in proc.stderr
     assert "entry point tv = greedy:build of greedy" in proc.stderr
+
+
+def test_built_in_sources_list_their_specs_and_the_others_say_they_cannot():
+    run = lambda *args: CliRunner().invoke(cli, ["list", "models", *args])  # noqa: E731
+    listed = run("--source", "tv", "resnet1*")
+    assert listed.exit_code == 0 and listed.output.split() == ["tv:resnet101", "tv:resnet152", "tv:resnet18"]
+    assert run("--source", "Torchvision", "resnet18").output.split() == ["tv:resnet18"]
+    timm_names = run("robust_resnet_dw_*").output.split()
+    assert timm_names == ["robust_resnet_dw_small", "robust_resnet_dw_tiny"]
+    refused = run("--source", "factory")
+    assert refused.exit_code == 2 and refused.output.strip().splitlines() == [
+        "Error: model source 'factory' cannot list its models (it has no list_names); its documentation says "
+        "which specs it takes"]
+    unknown = run("--source", "timmm")
+    assert unknown.exit_code == 2 and "unknown model source 'timmm'. Did you mean timm?" in unknown.output
+
+
+def test_a_plugin_source_lists_its_specs_through_the_entry_point(tmp_path):
+    """A package with a ModelSource (build and list_names) and one with a plain builder, both
+    installed as pip installs them (a .dist-info with entry_points.txt on the path)."""
+    site = tmp_path / "site"
+    (site / "clipsource").mkdir(parents=True)
+    (site / "clipsource" / "__init__.py").write_text(textwrap.dedent("""
+        import fnmatch
+
+        import torch
+
+        from robench.models import Built, ModelSource
+
+        NAMES = ["RN50", "ViT-B-16", "ViT-B-32"]
+
+        def build(parsed):
+            return Built(torch.nn.Linear(4, len(parsed.target)))
+
+        def list_names(pattern):
+            return [f"clip:{name}" for name in fnmatch.filter(NAMES, pattern)]
+
+        SOURCE = ModelSource(build, list_names)
+
+        def plain(parsed):
+            return torch.nn.Linear(4, 2), None, None
+    """))
+    _fake_distribution(site, "clipsource", "[robench.models]\nclip = clipsource:SOURCE\nbare = clipsource:plain\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.getcwd()]), "HF_HUB_OFFLINE": "1"}
+
+    def robench(*args):
+        return subprocess.run([sys.executable, "-m", "robench", *args], capture_output=True, text=True, env=env)
+
+    listed = robench("list", "models", "--source", "clip", "ViT-*")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["clip:ViT-B-16", "clip:ViT-B-32"]
+    bare = robench("list", "models", "--source", "bare")
+    assert bare.returncode == 2 and bare.stdout == "" and bare.stderr.strip().splitlines() == [
+        "Error: model source 'bare' cannot list its models (it has no list_names); its documentation says "
+        "which specs it takes"]
+    code = "from robench.models import load_model\nprint(load_model('clip:ViT-B-32').module.out_features)\n"
+    built = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert built.returncode == 0 and built.stdout.split() == ["8"], built.stderr

@@ -49,10 +49,10 @@ def nan_rows():
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    from robench.datasets import synth
+    from robench.datasets.colour_code import write_class_folders
 
     out = tmp_path_factory.mktemp("nonfinite")
-    synth.write_class_folders(str(out / "val"), LABELS, PER_CLASS, size=32)
+    write_class_folders(str(out / "val"), LABELS, PER_CLASS, size=32)
     return out
 
 
@@ -244,10 +244,10 @@ def test_a_stopped_run_resumes_with_its_count(reference, root, tmp_path, monkeyp
     CALLS.clear()
     with pytest.raises(Stop):
         run("-m", SPEC, "-r", root, "-o", out, "--nonfinite", "wrong", "--progress-every", "1")
-    partial = out / "nan_rows" / ".cells" / "imagenet" / "imagenet__val.partial-0-of-1.json"
+    partial = out / "nan_rows" / ".slices" / "imagenet" / "imagenet__val.progress-0-of-1.json"
     saved = load(partial)
     assert saved["done"] == [[0, 8]] and saved["state"]["nonfinite"] == PER_CLASS  # class 3's NaN rows
-    assert not (out / "nan_rows" / ".cells" / "imagenet" / "imagenet__val.json").exists()
+    assert not (out / "nan_rows" / ".slices" / "imagenet" / "imagenet__val.json").exists()
     monkeypatch.delenv("NONFINITE_TEST_STOP_AT")
     CALLS.clear()
     result = run("-m", SPEC, "-r", root, "-o", out, "--nonfinite", "wrong", "--progress-every", "1")

@@ -15,7 +15,8 @@ from click.testing import CliRunner  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from robench.cli import cli  # noqa: E402
-from robench.datasets import synth  # noqa: E402
+from robench.datasets import get_suite  # noqa: E402
+from robench.datasets.imagenet import write_imagenet  # noqa: E402
 from robench.errors import ModelSpecError  # noqa: E402
 from robench.fileio import sha256_file  # noqa: E402
 from robench.models import load_model, parse_spec  # noqa: E402
@@ -99,7 +100,7 @@ def test_the_head_is_the_normalised_mean_of_template_embeddings(from_file):
 
 def test_file_weights_are_loaded_and_hashed(from_file):
     clip, path, loaded = from_file
-    assert loaded.weights == "file" and loaded.checkpoint_sha256 == sha256_file(path)
+    assert loaded.weights == "file" and loaded.weights_sha256 == sha256_file(path) and loaded.state_dict_sha256 is None
     visual = loaded.module.visual.state_dict()
     assert all(torch.equal(visual[k], v) for k, v in clip.visual.state_dict().items())
     state = loaded.module.state_dict()
@@ -175,8 +176,8 @@ def test_missing_pretrained_weights_say_how_to_fetch_them(tmp_path, monkeypatch)
 
 
 def test_eval_writes_records_on_imagenet_and_imagenet_r(tiny, tmp_path):
-    synth.write_imagenet(str(tmp_path / "imagenet"), n_classes=3, per_class=2, size=40)
-    synth.write_imagenet_r(str(tmp_path / "imagenet-r"), labels=[1, 2, 988], per_class=2, size=40)
+    write_imagenet(str(tmp_path / "imagenet"), n_classes=3, per_class=2, size=40)
+    get_suite("imagenet-r").write_generated(str(tmp_path / "imagenet-r"), labels=[1, 2, 988], per_class=2, size=40)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, [
         "eval", "-m", f"openclip:{tiny}@random", "-s", "imagenet,imagenet-r",
@@ -200,15 +201,15 @@ def test_eval_writes_records_on_imagenet_and_imagenet_r(tiny, tmp_path):
 def test_clip_models_with_the_same_preprocessing_share_one_decode(from_file, tmp_path, monkeypatch):
     import dataclasses
 
-    from robench.engine import EvalOptions, evaluate
+    from robench.engine import EvalOptions, evaluate_suite
     from robench.engine import data as engine_data
 
     _, _, loaded = from_file
     twin = dataclasses.replace(loaded, name="twin")  # another CLIP model with the same preprocessing
-    synth.write_imagenet_r(str(tmp_path / "r"), labels=[1, 2, 988], per_class=2, size=40)
+    get_suite("imagenet-r").write_generated(str(tmp_path / "r"), labels=[1, 2, 988], per_class=2, size=40)
     decoded, real_decode = [], engine_data.decode_image
     monkeypatch.setattr(engine_data, "decode_image", lambda data: decoded.append(1) or real_decode(data))
-    paths = evaluate([loaded, twin], "imagenet-r", str(tmp_path / "r"), str(tmp_path / "out"),
+    paths = evaluate_suite([loaded, twin], "imagenet-r", str(tmp_path / "r"), str(tmp_path / "out"),
                      options=EvalOptions(batch_size=4, workers=0, progress=False))
     assert len(paths) == 2 and len(decoded) == 6  # 6 images decoded once for both models
     first, second = (read_record(p)["variants"][0] for p in paths)

@@ -64,12 +64,12 @@ def test_a_plugin_suite_runs_through_every_command(tmp_path):
     assert len(record["variants"]) == 9 and record["suite"]["data_origin"] == "generated"
     errors = {(v["corruption"], v["severity"]): v["metrics"]["error"] / 100 for v in record["variants"]}
     from robench.metrics import corruption as C
-    from robench.metrics.corruption import CorruptionTable
+    from robench.metrics.corruption import CorruptionSet
 
-    table = CorruptionTable.from_csv_text(open(os.path.join(PLUGINS, "robench_example_plugin", "example_c.csv")).read(),
-                                          "Example-C", "the baseline")
+    with open(os.path.join(PLUGINS, "robench_example_plugin", "example_c.csv")) as f:
+        example_c = CorruptionSet.from_csv_text(f.read(), "Example-C", "the baseline")
     by_corruption = {c: [errors[(c, s)] for s in (1, 2, 3)] for c in ("stripes", "speckle", "haze")}
-    assert record["aggregates"]["mce"] == pytest.approx(C.mce(table, by_corruption))
+    assert record["aggregates"]["mce"] == pytest.approx(C.mce(example_c, by_corruption))
     assert record["aggregates"]["extra_corruption_error"]["haze"] == pytest.approx(
         100 * sum(by_corruption["haze"]) / 3)
 
@@ -79,7 +79,7 @@ def test_a_plugin_suite_runs_through_every_command(tmp_path):
     assert "Example-C mCE ↓" in text and "Example-C relative mCE ↓" in text
     assert "### Example-C by corruption" in text and "example-c-corruptions.png" in text
     # relative mCE is joined with the same model's clean record: the oracle is perfect on clean data
-    expected = C.relative_mce(table, by_corruption, 0.0)
+    expected = C.relative_mce(example_c, by_corruption, 0.0)
     row = next(line for line in text.splitlines() if line.startswith("| colour_oracle") and "measured" in line)
     assert f"{expected:.1f}" in row
     assert "example-c" not in robench("leaderboard", "--entries", out, "--out", tmp_path / "b2" / "README.md",
@@ -91,7 +91,7 @@ def test_a_plugin_metric_shows_everywhere_and_old_cells_are_recomputed(tmp_path)
     robench("data", "synth", data, "--classes", "4", "--per-class", "2", plugins=False)
     args = ["eval", "-m", ORACLE, "-s", "imagenet", "-r", data, "-o", out, "-j", "0", "--no-progress"]
     robench(*args, plugins=False)
-    cell = out / "colour_oracle" / ".cells" / "imagenet" / "imagenet__val.json"
+    cell = out / "colour_oracle" / ".slices" / "imagenet" / "imagenet__val.json"
     before = load(cell)
     assert "brier_sum" not in before["state"]
 
@@ -100,7 +100,11 @@ def test_a_plugin_metric_shows_everywhere_and_old_cells_are_recomputed(tmp_path)
     assert after["metric_set"] != before["metric_set"] and "brier_sum" in after["state"]
     assert after["state"]["n"] == before["state"]["n"] == 8  # recomputed over the same images, not zero-filled
     record = load(out / "colour_oracle" / "imagenet.json")
-    assert record["metric_set"]["metrics"] == ["accuracy", "nll", "calibration", "brier"]
+    from robench.datasets import get_suite
+    from robench.metrics.base import MetricSet
+
+    # the built-in set (this process has no plug-in), then the plug-in's metric
+    assert record["metric_set"]["metrics"] == MetricSet(None, get_suite("imagenet")).names + ["brier"]
     brier = record["variants"][0]["metrics"]["brier"]
     # the oracle puts logit 8 on the right class: p = e^8 / (e^8 + 999) for it, the rest shared
     import math

@@ -60,10 +60,10 @@ def test_predictions_recompute_the_record(imagenet_c):
 
 
 def test_subset_suites_predict_among_their_classes(tmp_path):
-    from robench.datasets.synth import write_suite
+    from robench.datasets import get_suite
 
     root, out = str(tmp_path / "r"), str(tmp_path / "out")
-    write_suite("imagenet-r", root, n_classes=4, per_class=2, size=32)
+    get_suite("imagenet-r").write_generated(root, n_classes=4, per_class=2, size=32)
     in_process(["eval", "-s", "imagenet-r", "-m", ORACLE, "-r", root, "-o", out, "-j", "0", "--no-progress",
                 "--save-predictions"])
     record = load(os.path.join(out, "colour_oracle", "imagenet-r.json"))

@@ -3,7 +3,7 @@ that the leaderboard puts in their own, named sections, never beside the standar
 import os
 
 from engine_support import ORACLE
-from robench.engine import EvalOptions, evaluate
+from robench.engine import EvalOptions, evaluate_suite
 from robench.leaderboard import generate
 from robench.models import load_model
 
@@ -15,7 +15,7 @@ def test_bf16_and_crop_pct_records_land_in_separate_named_sections(clean_root, t
     runs = {"plain": ({}, "fp32"), "bf16": ({}, "bf16"), "crop": ({"crop_pct": 0.95}, "fp32")}
     for name, (overrides, precision) in runs.items():
         model = load_model(f"{name}={ORACLE}", **overrides)
-        evaluate([model], "imagenet", clean_root, entries,
+        evaluate_suite([model], "imagenet", clean_root, entries,
                  options=EvalOptions(batch_size=16, workers=0, progress=False, precision=precision))
     board = generate(str(entries), os.path.join(DATA, "reported.csv"), str(tmp_path / "README.md"))
     assert board.problems == []

@@ -19,10 +19,10 @@ VARIANTS = ["imagenet-v2/matched-frequency", "imagenet-v2/threshold0.7", "imagen
 @pytest.fixture(scope="module")
 def v2_root(tmp_path_factory):
     """ImageNet-V2's three variants, 3 classes x 2 images each."""
-    from robench.datasets import synth
+    from robench.datasets import get_suite
 
     root = tmp_path_factory.mktemp("imagenet-v2")
-    synth.write_imagenet_v2(str(root), labels=[2, 10, 100], per_class=2, size=32)
+    get_suite("imagenet-v2").write_generated(str(root), labels=[2, 10, 100], per_class=2, size=32)
     return root
 
 

@@ -42,12 +42,12 @@ def results(tmp_path_factory):
     """An --out folder: oracle and resnet18@random on generated ImageNet, the two fixture models, a partial."""
     import torch
 
-    from robench.datasets import synth
+    from robench.datasets.imagenet import write_imagenet
     from robench.engine import EvalOptions, evaluate_suite
 
     base = tmp_path_factory.mktemp("report")
     root, out = str(base / "data"), str(base / "out")
-    synth.write_imagenet(root, n_classes=3, per_class=2, size=32)
+    write_imagenet(root, n_classes=3, per_class=2, size=32)
     torch.manual_seed(0)
     evaluate_suite([ORACLE, "resnet18@random"], "imagenet", root, out,
              options=EvalOptions(batch_size=8, workers=0, progress=False))

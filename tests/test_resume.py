@@ -66,7 +66,7 @@ def test_killed_run_resumes_to_the_same_record(root, reference, tmp_path):
     out, log = str(tmp_path / "out"), str(tmp_path / "forwarded.log")
     # 2 workers: each stops at its own place, so the checkpoint holds several ranges; 2 runner
     # threads: checkpoints are taken while a later batch is still in a forward pass
-    proc = subprocess.Popen(robench_cmd(eval_args(root, out, "-j", "2", "--threads", "2", "--checkpoint-every", "1")),
+    proc = subprocess.Popen(robench_cmd(eval_args(root, out, "-j", "2", "--threads", "2", "--progress-every", "1")),
                             env=env(SLOW_ORACLE_DELAY=0.15), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     killed = kill_when(proc, lambda: len(finished_cells(out)) >= 2 and checkpointed(out) > 0)
     assert killed, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"

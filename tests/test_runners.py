@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine_support import ConcurrencyProbe, comparable, in_process, load, torch_threads
-from robench.engine import EvalOptions, evaluate
+from robench.engine import EvalOptions, evaluate_suite
 from robench.engine.runners import Runners
 
 
@@ -20,7 +20,7 @@ def two_cores():
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """Generated ImageNet val, 12 classes x 8 JPEGs (a stand-in for the real val folder)."""
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
 
     out = str(tmp_path_factory.mktemp("runners"))
     write_imagenet(out, n_classes=12, per_class=8, size=48, seed=1)
@@ -54,7 +54,7 @@ def test_accelerators_and_compile_run_inline_with_torch_threads(two_cores):
 def test_forward_passes_overlap_on_runner_threads(two_cores, root, tmp_path):
     ConcurrencyProbe.reset()
     options = EvalOptions(batch_size=8, workers=0, device="cpu", progress=False)
-    (path,) = evaluate(["engine_support:concurrency_probe"], "imagenet", root, str(tmp_path), options=options)
+    (path,) = evaluate_suite(["engine_support:concurrency_probe"], "imagenet", root, str(tmp_path), options=options)
     assert ConcurrencyProbe.calls == 12  # 96 images / 8
     assert ConcurrencyProbe.most_active == 2  # calls 2 and 3 met at the barrier; never more than 2
     assert ConcurrencyProbe.intra_threads == {1}

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from robench.cli import cli
-from robench.datasets import get_suite, synth
+from robench.datasets import get_suite
+from robench.datasets.imagenet_c import write_imagenet_c
 from robench.datasets.shard_writer import sample_key, write_shard_set, write_tar
 from robench.errors import DatasetLayoutError
 from robench.results import read_record
@@ -31,9 +32,9 @@ def _eval(suite, root, out, *extra):
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("folders")
-    synth.write_imagenet_c(str(root / "c"), labels=[0, 555, 999], per_class=1, size=32,
+    write_imagenet_c(str(root / "c"), labels=[0, 555, 999], per_class=1, size=32,
                            corruptions=["fog", "glass_blur", "spatter"])
-    synth.write_imagenet_a(str(root / "a"), labels=[6, 11, 988], per_class=3, size=32)
+    get_suite("imagenet-a").write_generated(str(root / "a"), labels=[6, 11, 988], per_class=3, size=32)
     return root
 
 

@@ -84,9 +84,10 @@ def test_merge_never_merges_task_predictions_of_another_run(tmp_path):
     data = first.read_bytes()
     first.write_bytes(second.read_bytes())
     second.write_bytes(data)
+    before = merged_side.read_bytes()
     result = CliRunner().invoke(cli, ["merge", str(out)])
     assert result.exit_code == 0 and "belong(s) to another run of the task" in result.output
-    assert not merged_side.exists()
+    assert merged_side.read_bytes() == before  # the earlier merge of this same measurement stays as it was
 
 
 def test_tasks_rerun_with_another_select_merge_with_a_note(tmp_path):

@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 
-from robench.datasets import get_suite, synth
-from robench.engine import EvalOptions, evaluate
+from robench.datasets import get_suite
+from robench.engine import EvalOptions, evaluate_suite
 from robench.engine.scoring import Scorer
 from robench.labels import subset_indices
 from robench.leaderboard import generate
@@ -51,8 +51,8 @@ def prefers_tench_on_acorns():
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("both-ways")
-    synth.write_imagenet_r(str(root / "r"), labels=[1, 2, ACORN], per_class=2, size=40)
-    synth.write_imagenet_a(str(root / "a"), labels=[6, 11, ACORN], per_class=2, size=40)
+    get_suite("imagenet-r").write_generated(str(root / "r"), labels=[1, 2, ACORN], per_class=2, size=40)
+    get_suite("imagenet-a").write_generated(str(root / "a"), labels=[6, 11, ACORN], per_class=2, size=40)
     get_suite("imagenet-val-r200").write_generated(str(root / "val_r"), labels=[1, 2, ACORN], per_class=2, size=40)
     return root
 
@@ -97,7 +97,7 @@ def test_scorer_counts_exact_fractions_and_states_add_up():
 
 
 def test_imagenet_r_global_maximum_outside_the_200_is_right_masked_and_wrong_1000_way(data, tmp_path):
-    (path,) = evaluate(["test_subset_both_ways:prefers_tench"], "imagenet-r", str(data / "r"), str(tmp_path),
+    (path,) = evaluate_suite(["test_subset_both_ways:prefers_tench"], "imagenet-r", str(data / "r"), str(tmp_path),
                        options=FAST)
     variant = _only_variant(path)
     assert variant["metrics"]["top1"] == 100.0
@@ -110,7 +110,7 @@ def test_imagenet_r_global_maximum_outside_the_200_is_right_masked_and_wrong_100
 @pytest.mark.parametrize("suite,folder", [("imagenet-r", "r"), ("imagenet-a", "a"), ("imagenet-val-r200", "val_r")])
 def test_a_mixed_model_gives_an_exact_fraction(data, tmp_path, suite, folder):
     """Tench wins only on the two acorn images of six: 200-way all right, 1000-way four of six."""
-    (path,) = evaluate(["test_subset_both_ways:prefers_tench_on_acorns"], suite, str(data / folder),
+    (path,) = evaluate_suite(["test_subset_both_ways:prefers_tench_on_acorns"], suite, str(data / folder),
                        str(tmp_path), options=FAST)
     variant = _only_variant(path)
     assert variant["metrics"]["top1"] == 100.0
@@ -122,7 +122,7 @@ def test_leaderboard_detail_table_shows_both_numbers(data, tmp_path):
     entries = tmp_path / "entries"
     for spec in ("always=test_subset_both_ways:prefers_tench", "acorns=test_subset_both_ways:prefers_tench_on_acorns",
                  "oracle=robench.models.oracle:colour_oracle"):
-        evaluate([spec], "imagenet-r", str(data / "r"), str(entries), options=FAST)
+        evaluate_suite([spec], "imagenet-r", str(data / "r"), str(entries), options=FAST)
     board = generate(str(entries), REPORTED, str(tmp_path / "README.md"))
     markdown = board.markdown
     assert "### ImageNet-R: 200-class vs 1000-way top-1" in markdown

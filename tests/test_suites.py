@@ -12,8 +12,10 @@ from PIL import Image
 from robench.cli import cli
 from robench.datasets import get_suite, suite_names
 from robench.datasets.suite import Suite
-from robench.datasets import synth
-from robench.engine import EvalOptions, evaluate
+from robench.datasets import get_suite
+from robench.datasets.imagenet import write_imagenet
+from robench.datasets.imagenet_c import write_imagenet_c
+from robench.engine import EvalOptions, evaluate_suite
 from robench.errors import DatasetLayoutError, RobenchError
 from robench.labels import imagenet_wnids, subset_indices
 from robench.models.oracle import ColourOracle
@@ -43,21 +45,21 @@ def _labels(variant):
 
 
 def _eval(suite, root, out, model=ORACLE, select=None):
-    (path,) = evaluate([model], suite, root, out, select=select, options=FAST)
+    (path,) = evaluate_suite([model], suite, root, out, select=select, options=FAST)
     return read_record(path)
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("suites")
-    synth.write_stylized(str(root / "stylized"), labels=[0, 999, 500], per_class=2, size=40)
-    synth.write_imagenet_r(str(root / "r"), labels=[1, 2, 988], per_class=2, size=40)
-    synth.write_imagenet_a(str(root / "a"), labels=[6, 11, 988], per_class=2, size=40)
-    synth.write_sketch(str(root / "sketch"), n_classes=3, per_class=2, size=40)
-    synth.write_imagenet_v2(str(root / "v2"), labels=[2, 10, 100, 999], per_class=2, size=32)
+    get_suite("stylized-imagenet").write_generated(str(root / "stylized"), labels=[0, 999, 500], per_class=2, size=40)
+    get_suite("imagenet-r").write_generated(str(root / "r"), labels=[1, 2, 988], per_class=2, size=40)
+    get_suite("imagenet-a").write_generated(str(root / "a"), labels=[6, 11, 988], per_class=2, size=40)
+    get_suite("imagenet-sketch").write_generated(str(root / "sketch"), n_classes=3, per_class=2, size=40)
+    get_suite("imagenet-v2").write_generated(str(root / "v2"), labels=[2, 10, 100, 999], per_class=2, size=32)
     get_suite("imagenet-val-r200").write_generated(str(root / "val_r"), labels=[1, 2, 988], per_class=2, size=40)
-    synth.write_imagenet_c(str(root / "c"), labels=[0, 999], per_class=1, size=32, seed=0)
-    synth.write_imagenet(str(root / "clean"), n_classes=2, per_class=1, size=32)
+    write_imagenet_c(str(root / "c"), labels=[0, 999], per_class=1, size=32, seed=0)
+    write_imagenet(str(root / "clean"), n_classes=2, per_class=1, size=32)
     return root
 
 
@@ -289,7 +291,7 @@ def test_synth_cli_writes_every_layout_deterministically(tmp_path):
 
 def test_generated_imagenet_c_is_deterministic_and_marked(tmp_path):
     for out in ("x", "y"):
-        n = synth.write_imagenet_c(str(tmp_path / out), labels=[3], per_class=1, size=32, seed=5,
+        n = write_imagenet_c(str(tmp_path / out), labels=[3], per_class=1, size=32, seed=5,
                                    corruptions=["glass_blur", "snow"], severities=(5,))
         assert n == 2
     for rel in ("glass_blur/5", "snow/5"):
@@ -298,7 +300,7 @@ def test_generated_imagenet_c_is_deterministic_and_marked(tmp_path):
     marker = json.loads((tmp_path / "x" / "robench-generated.json").read_text())
     assert "imagecorruptions-imaug" in marker["generator"] and marker["size"] == 32
     with pytest.raises(RobenchError, match="at least 32x32"):
-        synth.write_imagenet_c(str(tmp_path / "z"), labels=[3], per_class=1, size=16, corruptions=["snow"])
+        write_imagenet_c(str(tmp_path / "z"), labels=[3], per_class=1, size=16, corruptions=["snow"])
 
 
 @pytest.mark.parametrize("name", ["imagenet-c", "stylized-imagenet", "imagenet-r", "imagenet-a", "imagenet-sketch",
@@ -318,7 +320,7 @@ def test_a_root_that_is_a_file_says_so(tmp_path):
 
 
 def test_files_that_are_not_images_by_name_are_not_data(tmp_path):
-    synth.write_imagenet(str(tmp_path), n_classes=2, per_class=2, size=32)
+    write_imagenet(str(tmp_path), n_classes=2, per_class=2, size=32)
     folder = next((tmp_path / "val").iterdir())
     for junk in ("notes.txt", "Thumbs.db", ".DS_Store", "._ILSVRC2012_val_0.JPEG"):
         (folder / junk).write_bytes(b"junk")

@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from robench.engine import EvalOptions, evaluate
+from robench.engine import EvalOptions, evaluate_suite
 from robench.errors import ModelSpecError, RobenchError
 from robench.models import LoadedModel, load_model
 from robench.models.oracle import ColourOracle
@@ -20,10 +20,10 @@ FAST = EvalOptions(batch_size=4, workers=0, progress=False)
 @pytest.fixture(scope="module")
 def small_root(tmp_path_factory):
     """Generated ImageNet val: 3 classes x 2 JPEGs."""
-    from robench.datasets import synth
+    from robench.datasets.imagenet import write_imagenet
 
     root = tmp_path_factory.mktemp("imagenet-small")
-    synth.write_imagenet(str(root), n_classes=3, per_class=2, size=32)
+    write_imagenet(str(root), n_classes=3, per_class=2, size=32)
     return root
 
 
@@ -41,7 +41,7 @@ class CountingOracle(ColourOracle):
 
 
 def _cell(out, name):
-    return out / name / ".cells" / "imagenet" / "imagenet__val.json"
+    return out / name / ".slices" / "imagenet" / "imagenet__val.json"
 
 
 def test_timm_module_record_and_resume(small_root, tmp_path):
@@ -49,14 +49,14 @@ def test_timm_module_record_and_resume(small_root, tmp_path):
 
     torch.manual_seed(0)
     model = timm.create_model("resnet18", pretrained=False, num_classes=1000)
-    (path,) = evaluate([as_loaded_model(model)], "imagenet", small_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([as_loaded_model(model)], "imagenet", small_root, tmp_path, options=FAST)
     assert path == os.path.join(str(tmp_path), "resnet18", "imagenet.json")
     record = read_record(path)
     section = record["model"]
     assert section["name"] == "resnet18"
     assert section["spec"] == "python:timm.models.resnet.ResNet"
     assert section["weights"] == "in-memory"
-    assert section["checkpoint_sha256"] == state_dict_sha256(model) and len(section["checkpoint_sha256"]) == 64
+    assert section["state_dict_sha256"] == state_dict_sha256(model) and len(section["state_dict_sha256"]) == 64
     expected = {k: list(v) if isinstance(v, tuple) else v for k, v in resolve_config(model).items()}
     assert section["data_config"] == expected and "preprocessing_overrides" not in section
     assert section["params"] == sum(p.numel() for p in model.parameters())
@@ -66,20 +66,20 @@ def test_timm_module_record_and_resume(small_root, tmp_path):
     before = cell.stat().st_mtime_ns
     torch.manual_seed(0)  # a new object with the same weights, as in a new process
     again = timm.create_model("resnet18", pretrained=False, num_classes=1000)
-    evaluate([as_loaded_model(again)], "imagenet", small_root, tmp_path, options=FAST)
+    evaluate_suite([as_loaded_model(again)], "imagenet", small_root, tmp_path, options=FAST)
     assert cell.stat().st_mtime_ns == before
 
     with torch.no_grad():
         again.fc.bias.add_(0.5)
-    (path,) = evaluate([as_loaded_model(again)], "imagenet", small_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([as_loaded_model(again)], "imagenet", small_root, tmp_path, options=FAST)
     assert cell.stat().st_mtime_ns != before
-    assert read_record(path)["model"]["checkpoint_sha256"] == state_dict_sha256(again) != section["checkpoint_sha256"]
-    assert read_record(path)["protocol_hash"] != record["protocol_hash"]
+    assert read_record(path)["model"]["state_dict_sha256"] == state_dict_sha256(again) != section["state_dict_sha256"]
+    assert read_record(path)["measurement_id"] != record["measurement_id"]
 
 
 def test_oracle_module_scores_100_and_resumes_on_equal_weights_only(small_root, tmp_path):
     first = CountingOracle()
-    (path,) = evaluate([as_loaded_model(first)], "imagenet", small_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([as_loaded_model(first)], "imagenet", small_root, tmp_path, options=FAST)
     record = read_record(path)
     assert record["variants"][0]["metrics"]["top1"] == 100.0
     assert record["model"]["name"] == "countingoracle"
@@ -88,18 +88,18 @@ def test_oracle_module_scores_100_and_resumes_on_equal_weights_only(small_root, 
     assert first.calls > 0
 
     same = CountingOracle()
-    evaluate([as_loaded_model(same)], "imagenet", small_root, tmp_path, options=FAST)
+    evaluate_suite([as_loaded_model(same)], "imagenet", small_root, tmp_path, options=FAST)
     assert same.calls == 0  # equal weights: the cell is reused
 
     changed = CountingOracle(tweak=1.0)
-    (path,) = evaluate([as_loaded_model(changed)], "imagenet", small_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([as_loaded_model(changed)], "imagenet", small_root, tmp_path, options=FAST)
     assert changed.calls > 0  # other weights never share a cell
     assert read_record(path)["variants"][0]["metrics"]["top1"] == 100.0
 
 
 def test_plain_colour_oracle_and_a_spec_in_one_run(small_root, tmp_path):
     models = [as_loaded_model(ColourOracle()), as_loaded_model(ORACLE)]
-    paths = evaluate(models, "imagenet", small_root, tmp_path, options=FAST)
+    paths = evaluate_suite(models, "imagenet", small_root, tmp_path, options=FAST)
     records = [read_record(p) for p in paths]
     assert [r["model"]["name"] for r in records] == ["colouroracle", "colour_oracle"]
     assert [r["model"]["weights"] for r in records] == ["in-memory", "as-built"]
@@ -108,7 +108,7 @@ def test_plain_colour_oracle_and_a_spec_in_one_run(small_root, tmp_path):
 
 def test_name_spec_and_data_config_are_recorded(small_root, tmp_path):
     model = as_loaded_model(ColourOracle(), name="My-Oracle_1", spec="python:lab.Oracle", data_config={"crop_pct": 1.0})
-    (path,) = evaluate([model], "imagenet", small_root, tmp_path, options=FAST)
+    (path,) = evaluate_suite([model], "imagenet", small_root, tmp_path, options=FAST)
     section = read_record(path)["model"]
     assert path == os.path.join(str(tmp_path), "My-Oracle_1", "imagenet.json")
     assert section["spec"] == "python:lab.Oracle" and section["name"] == "My-Oracle_1"
@@ -146,7 +146,7 @@ def test_digest_is_deterministic_and_sees_values_dtypes_and_keys():
     assert state_dict_sha256(a) != state_dict_sha256(ColourOracle().double())
     assert state_dict_sha256(CountingOracle()) != state_dict_sha256(CountingOracle(tweak=1e-6))
     assert state_dict_sha256(a) != state_dict_sha256(CountingOracle())  # an extra buffer
-    assert as_loaded_model(torch.compile(a)).checkpoint_sha256 == state_dict_sha256(a)  # wrappers unwrapped
+    assert as_loaded_model(torch.compile(a)).state_dict_sha256 == state_dict_sha256(a)  # wrappers unwrapped
 
 
 def test_names_are_safe_for_paths():

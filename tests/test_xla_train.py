@@ -32,7 +32,7 @@ N_CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 4, 8, 2  # 32 training images: 4 ste
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    from robench.datasets.synth import write_imagenet
+    from robench.datasets.imagenet import write_imagenet
 
     root = str(tmp_path_factory.mktemp("xla-train") / "data")
     write_imagenet(root, n_classes=N_CLASSES, per_class=VAL_PER_CLASS, size=64, train_per_class=TRAIN_PER_CLASS)

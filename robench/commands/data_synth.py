@@ -19,7 +19,6 @@ import click
 def command(out, suite, classes, per_class, size, seed, train_per_class):
     """Write a deterministic generated data set in SUITE's real layout under OUT."""
     from robench.datasets import COLLECTIONS, get_suite
-    from robench.datasets.synth import write_suite
     from robench.errors import RobenchError
 
     collection = COLLECTIONS.get(suite) if suite in COLLECTIONS else None
@@ -33,5 +32,5 @@ def command(out, suite, classes, per_class, size, seed, train_per_class):
         if train_per_class and s.generates_train_split:
             kwargs["train_per_class"] = train_per_class
         target = os.path.join(out, s.folder) if collection else out
-        written = write_suite(s.name, target, seed=seed, **kwargs)
+        written = s.write_generated(target, seed=seed, **kwargs)
         click.echo(f"wrote {written} images in the {s.name} layout under {target}")

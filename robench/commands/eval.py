@@ -14,6 +14,9 @@ RENAMED = {"checkpoint_every": "progress_every"}  # old setting -> new: the old 
 @suites_option
 @roots_option
 @data_dir_option
+@click.option("--labels", type=click.Path(), metavar="FILE",
+              help="ImageNet val's labels when they are not beside the flat ILSVRC2012_val_*.JPEG files (or "
+                   "ILSVRC2012_img_val.tar): the devkit folder, ILSVRC2012_devkit_t12.tar.gz or LOC_val_solution.csv.")
 @click.option("--skip-missing", is_flag=True, help="Skip the suites whose data is not found instead of stopping.")
 @click.option("--config", "config", type=click.Path(), help="A .toml or .yaml file of these settings; flags override it.")
 @click.option("--print-config", is_flag=True, help="Print the resolved settings (as a --config file) and exit.")
@@ -82,7 +85,7 @@ def command(ctx, **flags):
     names, optional = expand_suites(config["suites"] or ("imagenet",))
     located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
                      select=parse_list(config["select"]), skip_missing=config["skip_missing"],
-                     echo=lambda line: click.echo(line, err=True))
+                     echo=lambda line: click.echo(line, err=True), labels=config["labels"])
     from robench.fileio import check_out_dir
 
     check_out_dir(config["out"])

@@ -4,22 +4,22 @@ import os
 
 import click
 
-from robench.commands.common import echo_table
+from robench.commands.common import (data_dir_option, echo_table, eval_batch_size_option, eval_precision_option,
+                                     no_progress_option, roots_option, select_option, suites_option, workers_option)
 
 
 @click.command("parity")
 @click.option("--model", "-m", "model", required=True, help="Model spec (one).")
-@click.option("--suite", "-s", "suites", multiple=True,
-              help="Suite or collection (repeatable, comma-separated). Default: imagenet.")
-@click.option("--root", "-r", "roots", multiple=True, help="Data of one suite: PATH or SUITE=PATH (repeatable).")
-@click.option("--data-dir", type=click.Path(), help="Each suite's data under its conventional folder DIR/<folder>.")
-@click.option("--select", help="Comma-separated subset of variants of one suite (e.g. fog/3).")
+@suites_option
+@roots_option
+@data_dir_option
+@select_option
 @click.option("--out", "-o", default="parity", show_default=True, type=click.Path(),
               help="Where both runs' records and predictions go (OUT/cpu, OUT/gpu) and OUT/parity.json.")
-@click.option("--batch-size", "-b", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
-@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@eval_batch_size_option
+@workers_option
+@eval_precision_option
+@no_progress_option
 def command(model, suites, roots, data_dir, select, out, batch_size, workers, precision, no_progress):
     """Evaluate MODEL with --decode cpu and --decode gpu and report how much the decoder changes.
 

@@ -1,9 +1,8 @@
 """``robench train``: the paper's recipe (or another preset) on ROOT, resumable, ending in records."""
-import os
-
 import click
 
-from robench.commands.common import parse_list
+from robench.commands.common import (channels_last_option, compile_option, device_option, no_progress_option,
+                                     parse_list, workers_option)
 from robench.errors import RobenchError
 from robench.precision import PRECISIONS
 from robench.train.recipes import PAPER, recipe_names
@@ -30,14 +29,13 @@ def parse_assignments(items, what, split=True):
 @click.option("--epochs", type=click.IntRange(1), help="Override the recipe's epochs (the schedule follows).")
 @click.option("--batch-size", "-b", type=click.IntRange(1), help="Per-device batch; global = this x processes.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Base lr per 512 images (peak = lr x global batch / 512).")
-@click.option("--workers", "-j", default=min(8, os.cpu_count() or 1), show_default=True, type=click.IntRange(0))
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda", "xla"]),
-              help="xla: torch_xla's device (PJRT_DEVICE=TPU|CUDA|CPU), one process or under torchrun.")
+@workers_option
+@device_option
 @click.option("--precision", type=click.Choice(PRECISIONS), help="Override the recipe's precision.")
-@click.option("--channels-last", is_flag=True, help="Train in channels_last memory format.")
+@channels_last_option
 @click.option("--ema", is_flag=True, default=None, help="Keep an EMA of the weights (timm ModelEmaV3).")
 @click.option("--clip-grad", type=click.FloatRange(min=0, min_open=True), help="Clip the gradient norm to this.")
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
+@compile_option
 @click.option("--eval-every", default=1, show_default=True, type=click.IntRange(0), help="Validate every N epochs (0: at the end only).")
 @click.option("--checkpoint-every", default=1, show_default=True, type=click.IntRange(1), help="Write latest.pth every N epochs.")
 @click.option("--eval-suites", default="imagenet", show_default=True, help="Suites to evaluate the final weights on.")
@@ -47,9 +45,9 @@ def parse_assignments(items, what, split=True):
 @click.option("--name", help="Model name in result records (default: <model>-<recipe>).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Override a recipe field (repeatable), e.g. --set mixup=0 --set scale=0.2,1.")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@no_progress_option
 def command(model, root, out, recipe, epochs, batch_size, lr, workers, device, precision, channels_last, ema,
-            clip_grad, compile_, eval_every, checkpoint_every, eval_suites, eval_roots, eval_batch_size, resume,
+            clip_grad, compile, eval_every, checkpoint_every, eval_suites, eval_roots, eval_batch_size, resume,
             name, seed, sets, no_progress):
     """Train MODEL on ROOT with a recipe; checkpoints and log go to OUT, records to OUT/results."""
     from robench.commands.eval import print_summary
@@ -61,7 +59,7 @@ def command(model, root, out, recipe, epochs, batch_size, lr, workers, device, p
                                          "clip_grad": clip_grad}.items() if v is not None})
     config = TrainConfig(
         model=model, root=root, out=out, recipe=recipe, overrides=overrides, batch_size=batch_size,
-        workers=workers, device=device, channels_last=channels_last, compile=compile_, eval_every=eval_every,
+        workers=workers, device=device, channels_last=channels_last, compile=compile, eval_every=eval_every,
         checkpoint_every=checkpoint_every, eval_suites=tuple(parse_list(eval_suites) or ()),
         eval_roots=parse_assignments(eval_roots, "--eval-roots"), eval_batch_size=eval_batch_size,
         resume=resume, name=name, seed=seed, progress=not no_progress)

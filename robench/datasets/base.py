@@ -61,26 +61,44 @@ class Source:
         """Where a sample lives, for error messages."""
         return key
 
+    def describe(self) -> dict:
+        """What a record says about how the data is held: ``{"format": ..., "files": [...], "labels": ...}``
+        (and ``re_encoded`` when the publisher re-encoded the images); class folders by default."""
+        return {"format": "folder"}
+
 
 class FolderSource(Source):
-    """Samples in ``<dir>/<class folder>/<file>``, sorted by (folder, file name)."""
+    """Samples in ``<tree>/<class folder>/<file>``, sorted by (folder, file name). The tree is a folder
+    on disk or an archive read in place (``robench.datasets.trees``): the keys are the same relative
+    paths either way. ``paths`` (optional) gives each entry's file when it is not at its key (ImageNet
+    val's flat files, keyed ``<wnid>/<file>`` as the class-folder form)."""
 
-    def __init__(self, directory, entries, stats=None):
-        self.directory = str(directory)
-        self.entries = entries  # list of (relative path, label)
-        self.stats = stats  # (size, mtime_ns) per entry, when scanned: part of the fingerprint
+    def __init__(self, tree, entries, stats=None, paths=None):
+        from robench.datasets.trees import DirectoryTree, Tree
+
+        self.tree = tree if isinstance(tree, Tree) else DirectoryTree(tree)
+        self.directory = self.tree.locate()  # where the data is, for messages
+        self.entries = entries  # list of (key: relative path, label)
+        self.stats = stats  # (size, mtime) per entry, when scanned: part of the fingerprint
+        self.paths = paths  # the file of each entry in the tree, when it is not the key
 
     def __len__(self):
         return len(self.entries)
 
+    def _path(self, index):
+        return self.entries[index][0] if self.paths is None else self.paths[index]
+
     def locate(self, key):
-        return os.path.join(self.directory, key)
+        if self.paths is not None:
+            if getattr(self, "_path_of", None) is None:
+                self._path_of = {k: p for (k, _), p in zip(self.entries, self.paths)}
+            return self.tree.locate(self._path_of.get(key, key))
+        return self.tree.locate(key)
 
     def read(self, index):
-        """(relative path, bytes, label) of one sample, by position (random access for training)."""
+        """(key, bytes, label) of one sample, by position (random access for training)."""
         rel, label = self.entries[index]
-        with open(os.path.join(self.directory, rel), "rb") as f:
-            return rel, f.read(), label
+        return rel, self.tree.read(self._path(index)), label
 
     def iter_range(self, start, stop):
         for i in range(start, min(stop, len(self.entries))):
@@ -92,12 +110,23 @@ class FolderSource(Source):
 
     def fingerprint(self):
         """Names, labels, and each file's size and modification time: an image replaced in place under
-        the same name changes the fingerprint, so results cached for the old one are not reused."""
+        the same name changes the fingerprint, so results cached for the old one are not reused. Data read
+        from archives also hashes each archive's name, size and modification time first."""
         h = hashlib.sha256()
+        identity = self.identity()
+        if identity:
+            h.update(json.dumps(identity).encode())
         stats = self.stats or [()] * len(self.entries)
         for (rel, label), stat in zip(self.entries, stats):
             h.update(f"{rel}\t{label}\t{' '.join(map(str, stat))}\n".encode())
         return h.hexdigest()[:16]
+
+    def identity(self):
+        """The files besides the images that decide the samples (archives; a label file in subclasses)."""
+        return self.tree.identity()
+
+    def describe(self):
+        return self.tree.describe()
 
 
 def content_fingerprint(source):
@@ -112,9 +141,13 @@ def content_fingerprint(source):
 
 
 def classes_found(source):
-    """Distinct labels of a folder source (None for shard sources, which would have to be read)."""
+    """Distinct labels of a folder source, or of a hosted source that read its labels at scan time
+    (``labels``); None for shard sources, which would have to be read."""
     entries = getattr(source, "entries", None)
-    return None if entries is None else len({label for _, label in entries})
+    if entries is not None:
+        return len({label for _, label in entries})
+    labels = getattr(source, "labels", None)
+    return None if labels is None else len(set(labels))
 
 
 def require_directory(directory, what):
@@ -127,40 +160,42 @@ def require_directory(directory, what):
 
 
 def scan_wnid_folders(directory, *, label_for=None, what="a class folder per wnid", keep=None) -> FolderSource:
-    """Lists ``directory/<class>/<image>``; ``label_for(folder_name, where)`` maps a folder to a 1k index,
-    and ``keep(folder_name)`` (optional) says which class folders to read. Files that are not images by
+    """Lists ``directory/<class>/<image>``; ``directory`` is a folder or a Tree (an archive read in place,
+    ``robench.datasets.trees``). ``label_for(folder_name, where)`` maps a folder to a 1k index, and
+    ``keep(folder_name)`` (optional) says which class folders to read. Files that are not images by
     their extension are ignored.
 
     Raises DatasetLayoutError naming the directory when it is missing or holds no class folders.
     """
+    from robench.datasets.trees import Tree
+
     label_for = label_for or label_of
-    require_directory(directory, what)
-    classes = sorted(e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith("."))
+    if isinstance(directory, Tree):
+        tree = directory
+    else:
+        from robench.datasets.trees import DirectoryTree
+
+        require_directory(directory, what)
+        tree = DirectoryTree(directory)
+    where = tree.locate()
+    classes = tree.folders()
     if keep is not None:
         classes = [c for c in classes if keep(c)]
     if not classes:
-        raise DatasetLayoutError(f"{directory} has no class folders (expected {what})")
+        raise DatasetLayoutError(f"{where} has no class folders (expected {what})")
     entries, stats = [], []
     for name in classes:
-        label = label_for(name, os.path.join(directory, name))
+        label = label_for(name, tree.locate(name))
         try:
-            files = sorted((e.name, _stat(e)) for e in os.scandir(os.path.join(directory, name))
-                           if e.is_file() and is_image_name(e.name))
+            files = sorted(tree.files(name, keep=is_image_name))
         except OSError as e:
-            raise DatasetLayoutError(f"class folder {os.path.join(directory, name)} cannot be read "
+            raise DatasetLayoutError(f"class folder {tree.locate(name)} cannot be read "
                                      f"({e.strerror}); fix its permissions or remove it") from None
         entries.extend((f"{name}/{f}", label) for f, _ in files)
         stats.extend(stat for _, stat in files)
     if not entries:
-        raise DatasetLayoutError(f"{directory} has class folders but no image files (expected {what})")
-    return FolderSource(directory, entries, stats)
-
-
-def _stat(entry):
-    """(size, mtime in ns) of a directory entry: cheap enough for millions of files, and what changes
-    when an image is replaced."""
-    st = entry.stat()
-    return st.st_size, st.st_mtime_ns
+        raise DatasetLayoutError(f"{where} has class folders but no image files (expected {what})")
+    return FolderSource(tree, entries, stats)
 
 
 def find_data_dir(root, names):

@@ -1,12 +1,12 @@
 """A corruption benchmark (ImageNet-C and its kind): ``<root>/<corruption>/<severity>/<wnid>/*``.
 
-Everything specific to one benchmark is its ``CorruptionTable`` (robench.metrics.corruption):
+Everything specific to one benchmark is its ``CorruptionSet`` (robench.metrics.corruption):
 corruptions and their groups, severities, extra corruptions (evaluated when present, reported apart),
-and the baseline errors that normalise CE. ``CorruptionSuite`` turns a table into a suite: the layout,
+and the baseline errors that normalise CE. ``CorruptionSuite`` turns a set into a suite: the layout,
 ``--select`` over cells, the aggregates (mCE, mean error, per corruption and group), relative mCE
 joined at report time with the clean companion's record, leaderboard columns, the per-corruption and
-per-severity detail tables and their plots. ImageNet-C is this class + AlexNet's table; ImageNet-C-bar
-or 3DCC would be a table + a few lines.
+per-severity detail tables and their plots. ImageNet-C is this class + its set (AlexNet's errors);
+ImageNet-C-bar or 3DCC would be a CSV + a few lines.
 
 ``--select`` (comma-separated, a union) picks cells; every cell it names must exist:
   ``fog`` (its severities), ``fog/3`` (one cell), ``3`` (severity 3 of the benchmark, plus the extra
@@ -14,8 +14,6 @@ or 3DCC would be a table + a few lines.
   the benchmark plus the extra corruptions present); a group or ``benchmark``/``extra``/``all`` may take a
   severity too: ``weather/5``. Without ``--select`` every benchmark cell must be there.
 """
-import os
-
 from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
 from robench.datasets.suite import Suite, top1_fraction
 from robench.errors import DatasetLayoutError, RobenchError
@@ -25,7 +23,7 @@ from robench.registry import close_names
 
 class CorruptionSuite(Suite):
     resize = False
-    table = None  # a CorruptionTable (a property in subclasses, so that listing suites reads no file)
+    corruption_set = None  # a CorruptionSet (a property in subclasses, so that listing suites reads no file)
     companion = "imagenet"
     cell_size = 50_000
     image_glob = "*.JPEG"
@@ -34,24 +32,24 @@ class CorruptionSuite(Suite):
     def expand_token(self, token):
         """One ``--select`` item -> [(corruption, severity, required)]; extras asked for only implicitly
         (``all``, a bare severity) are not required."""
-        table = self.table
+        cset = self.corruption_set
         text = token.strip().strip("/")
         if text.startswith(f"{self.name}/"):
             text = text[len(self.name) + 1:]
         head, _, tail = text.partition("/")
         if head.isdigit() and not tail:
             head, tail = "all", head
-        severities = table.severities
+        severities = cset.severities
         if tail:
-            if not (tail.isdigit() and int(tail) in table.severities):
+            if not (tail.isdigit() and int(tail) in cset.severities):
                 raise RobenchError(f"{self.name} --select '{token}': severity must be "
-                                   f"{table.severities[0]}..{table.severities[-1]}")
+                                   f"{cset.severities[0]}..{cset.severities[-1]}")
             severities = (int(tail),)
-        named = {"all": [(c, True) for c in table.benchmark] + [(c, False) for c in table.extra],
-                 "benchmark": [(c, True) for c in table.benchmark], "extra": [(c, True) for c in table.extra]}
-        for group in table.group_names:
-            named[group] = [(c, True) for c in table.benchmark if table.groups[c] == group]
-        for c in table.all:
+        named = {"all": [(c, True) for c in cset.benchmark] + [(c, False) for c in cset.extra],
+                 "benchmark": [(c, True) for c in cset.benchmark], "extra": [(c, True) for c in cset.extra]}
+        for group in cset.group_names:
+            named[group] = [(c, True) for c in cset.benchmark if cset.groups[c] == group]
+        for c in cset.all:
             named[c] = [(c, True)]
         if head not in named:
             raise RobenchError(f"{self.name} --select '{token}' names no corruption, group or severity."
@@ -60,37 +58,51 @@ class CorruptionSuite(Suite):
         return [(c, s, required) for c, required in named[head] for s in severities]
 
     def choose_cells(self, select, present):
-        """The (corruption, severity) cells to evaluate, in table order, and the asked-for ones missing."""
+        """The (corruption, severity) cells to evaluate, in the set's order, and the asked-for ones missing."""
         corruptions_present = {c for c, _ in present}
         wanted = {}
         for token in select or ["all"]:
             for c, s, required in self.expand_token(token):
                 if required or c in corruptions_present:  # an extra corruption, once there, must be whole
                     wanted[(c, s)] = True
-        order = {c: i for i, c in enumerate(self.table.all)}
+        order = {c: i for i, c in enumerate(self.corruption_set.all)}
         cells = sorted(wanted, key=lambda cell: (order[cell[0]], cell[1]))
         return cells, [cell for cell in cells if cell not in present]
 
+    @property
+    def accepted_forms(self):
+        groups = "/".join(sorted(set(self.corruption_set.groups.values())))
+        forms = [f"<corruption>/<severity>/<wnid>/{self.image_glob} (extracted)",
+                 f"<group>/<corruption>/<severity>/... (extracted one folder per group: {groups})"]
+        if self.archives:
+            forms.append(f"{', '.join(self.archives)} (any of them, read in place)")
+        return tuple(forms)
+
     def scan(self, root, select=None):
-        table = self.table
-        root = find_data_dir(root, self.folder_names)
-        present = {(c, s) for c in table.all for s in table.severities
-                   if os.path.isdir(os.path.join(root, c, str(s)))}
+        """Cells found in the extracted tree, the grouped tree or the released archives (any subset of
+        them), each cell read from where it is (``robench.datasets.trees``)."""
+        from robench.datasets.trees import suite_tree, without_groups
+
+        cset = self.corruption_set
+        folder = find_data_dir(root, self.folder_names)  # named in messages
+        tree = without_groups(suite_tree(self, root), sorted(set(cset.groups.values())), lambda n: n in cset.groups)
+        present = {(c, s) for c in cset.all for s in cset.severities if tree.is_dir(f"{c}/{s}")}
         if not present:
+            held = f" or {', '.join(self.archives)}" if self.archives else ""
             raise DatasetLayoutError(
-                f"{root} holds no {table.name} corruption folders (expected {root}/<corruption>/<severity>/"
-                f"<wnid>/{self.image_glob} with corruptions such as {', '.join(table.all[:3])}, ...)")
+                f"{folder} holds no {cset.name} corruption folders (expected {folder}/<corruption>/<severity>/"
+                f"<wnid>/{self.image_glob} with corruptions such as {', '.join(cset.all[:3])}, ...{held})")
         cells, missing = self.choose_cells(select, present)
         if missing:
-            self._raise_missing(missing, select, f"{root}/<corruption>/<severity>/<wnid>/{self.image_glob}")
+            self._raise_missing(missing, select, f"{folder}/<corruption>/<severity>/<wnid>/{self.image_glob}")
         size = self.stored_size_of(root)
         return [Variant(f"{self.name}/{c}/{s}",
-                        scan_wnid_folders(os.path.join(root, c, str(s)), what=f"{c}/{s}/<wnid>/{self.image_glob}"),
+                        scan_wnid_folders(tree.subtree(f"{c}/{s}"), what=f"{c}/{s}/<wnid>/{self.image_glob}"),
                         n_official=self.cell_size, info=self.cell_info(c, s, size), resize=False, stored_size=size)
                 for c, s in cells]
 
     def cell_info(self, corruption, severity, size):
-        info = {"corruption": corruption, "severity": severity, "group": self.table.groups[corruption]}
+        info = {"corruption": corruption, "severity": severity, "group": self.corruption_set.groups[corruption]}
         if size != self.stored_size:
             info["image_size"] = size
         return info
@@ -116,28 +128,29 @@ class CorruptionSuite(Suite):
             accuracy = top1_fraction(entry)
             if accuracy is not None and "corruption" in entry:
                 cells.setdefault(entry["corruption"], {})[int(entry["severity"])] = 1.0 - accuracy
-        wanted = set(self.table.severities)
-        return {c: [per[s] for s in self.table.severities] for c, per in cells.items() if set(per) == wanted}
+        wanted = set(self.corruption_set.severities)
+        return {c: [per[s] for s in self.corruption_set.severities] for c, per in cells.items() if set(per) == wanted}
 
     def aggregates(self, entries):
         """mCE, mean error and the rest from the corruptions whose severities were all evaluated."""
-        out = C.aggregates(self.table, self.errors_by_corruption(entries))
+        out = C.aggregates(self.corruption_set, self.errors_by_corruption(entries))
         out["notes"] = [] if out["mce"] is not None else [
-            f"mCE and the mean error need all {len(self.table.benchmark)} benchmark corruptions x "
-            f"{len(self.table.severities)} severities"]
+            f"mCE and the mean error need all {len(self.corruption_set.benchmark)} benchmark corruptions x "
+            f"{len(self.corruption_set.severities)} severities"]
         return out
 
     def joined(self, record, companion):
         """Relative CE/mCE and the clean error, from the companion (clean) record of the same model."""
         accuracy = None if companion is None else top1_fraction(companion["variants"][0])
         clean_error = None if accuracy is None else 1.0 - accuracy
-        return C.joined(self.table, self.errors_by_corruption(record["variants"]), clean_error)
+        return C.joined(self.corruption_set, self.errors_by_corruption(record["variants"]), clean_error)
 
     def departures(self, record):
         """Fewer cells than the whole benchmark is a subset of the test data."""
+        cset = self.corruption_set
         cells = {(v.get("corruption"), v.get("severity")) for v in record["variants"]
-                 if v.get("corruption") in self.table.benchmark}
-        return {"data": "subset"} if len(cells) < len(self.table.benchmark) * len(self.table.severities) else {}
+                 if v.get("corruption") in cset.benchmark}
+        return {"data": "subset"} if len(cells) < len(cset.benchmark) * len(cset.severities) else {}
 
     def detail_tables(self, rows):
         from robench.datasets.corruption_tables import detail_tables

@@ -58,7 +58,8 @@ def detail_tables(suite, rows):
     if made is None:
         return []
     per_corruption, per_severity, _ = made
-    name, n_b, n_s = suite.table.name, len(suite.table.benchmark), len(suite.table.severities)
+    cset = suite.corruption_set
+    name, n_b, n_s = cset.name, len(cset.benchmark), len(cset.severities)
     return [
         DetailTable(f"{name} by corruption",
                     f"Top-1 error (%) per corruption, mean over its {n_s} severities ↓. `mean` is the mean over the "
@@ -75,7 +76,7 @@ def plots(suite, rows):
     if made is None:
         return []
     per_corruption, _, curves = made
-    name, severities = suite.table.name, suite.table.severities
+    name, severities = suite.corruption_set.name, suite.corruption_set.severities
     bars = per_corruption.set_index("Model").drop(columns=["mean", "extra mean"], errors="ignore")
     ticks = ((0, *severities), ("clean", *(str(s) for s in severities)))
     return [Plot("bars", f"{suite.name}-corruptions", f"{name} top-1 error per corruption (mean over severities)",

@@ -159,7 +159,7 @@ def draw_stimulus(shape, texture, colour_label, rng, size):
     """A stand-in stimulus: a silhouette of the shape category (a disc, square or triangle, by category)
     filled with stripes of the texture category, whose MEAN colour is ``colour_label``'s code (what the
     colour oracle reads): the shading is zero-mean around that colour."""
-    from robench.datasets.synth import colour_of
+    from robench.datasets.colour_code import colour_of
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / max(1, size - 1) - 0.5
     kind = CATEGORY_INDEX[shape] % 3
@@ -188,7 +188,7 @@ def write_cue_conflict(out, *, n_classes=16, per_class=5, size=224, seed=0, labe
     and 15 texture decisions among the 64 conflict images, shape bias 33/48 = 0.6875; per category 1, 2/3
     or 1/3 (a % 3 = 0, 1, 2).
     """
-    from robench.datasets.synth import LEVEL_BASE, LEVEL_STEP, mark_generated
+    from robench.datasets.colour_code import LEVEL_BASE, LEVEL_STEP, mark_generated
 
     if labels is not None:
         raise RobenchError("cue-conflict's generated layout is made of its 16 categories; it takes no labels")

@@ -31,12 +31,12 @@ import os
 
 import numpy as np
 
-from robench.datasets.base import Source, Variant, scan_wnid_folders
+from robench.datasets import imagenet_val
+from robench.datasets.base import Source, Variant
 from robench.datasets.corruption_benchmark import CorruptionSuite
-from robench.datasets.imagenet import find_val_dir
 from robench.datasets.imagenet_c import ImageNetCSuite
 from robench.errors import RobenchError
-from robench.metrics import imagenet_c as alexnet_table
+from robench.metrics import imagenet_c as imagenet_c_metrics
 
 RECIPE = "imagenet-c-gen/1"  # bump when the preprocessing, the seed rule or the encoding changes
 RESIZE, CROP = 256, 224
@@ -128,6 +128,9 @@ class CorruptedSource(Source):
     def locate(self, key):
         return self.val.folder.locate(key)
 
+    def describe(self):
+        return self.val.folder.describe()  # how the val images it corrupts are held
+
     def sample(self, key, data, label):
         try:
             clean = clean_crop(data)
@@ -165,30 +168,33 @@ class ImageNetCGenSuite(CorruptionSuite):
     folder_names = ("val",)
     n_official = 50_000
     stored_size = CROP
+    archives = (imagenet_val.VAL_TAR,)  # the val it corrupts, in any form imagenet reads
+    accepted_forms = imagenet_val.FORMS
+    label_file = None  # --labels FILE, as for imagenet
     # The same columns as imagenet-c (the leaderboard keeps the first declaration of an id, imagenet-c's):
     # records of this suite never share a section with released or synth ImageNet-C records (data origin
     # 'generated on the fly ...', see ``departures``), so a column never mixes the two protocols.
     columns = ImageNetCSuite.columns
 
     @property
-    def table(self):
-        return alexnet_table.table()
+    def corruption_set(self):
+        return imagenet_c_metrics.corruption_set()
 
     # --- data -----------------------------------------------------------------------------------
     def scan(self, root, select=None):
         from robench.datasets.corruptions import corruption_names, generator
 
-        val = CleanVal(scan_wnid_folders(find_val_dir(root), what=self.layout))
+        val = CleanVal(imagenet_val.val_source(root, self.layout, label_file=self.label_file))
         made = generator()  # also: a clear error when the package is not installed
         known = set(corruption_names("all"))
-        cells, _ = self.choose_cells(select, {(c, s) for c in self.table.all if c in known
-                                              for s in self.table.severities})
+        cset = self.corruption_set
+        cells, _ = self.choose_cells(select, {(c, s) for c in cset.all if c in known for s in cset.severities})
         return [Variant(f"{self.name}/{c}/{s}", CorruptedSource(val, c, s, made), n_official=self.cell_size,
                         info=self.cell_info(c, s, made), resize=False, stored_size=CROP)
                 for c, s in cells]
 
     def cell_info(self, corruption, severity, generator=None):
-        info = {"corruption": corruption, "severity": severity, "group": self.table.groups[corruption]}
+        info = {"corruption": corruption, "severity": severity, "group": self.corruption_set.groups[corruption]}
         if generator is not None:
             info.update(generator=generator, recipe=RECIPE)
         return info
@@ -220,8 +226,8 @@ class ImageNetCGenSuite(CorruptionSuite):
 
     def write_generated(self, out, **options):
         """A small generated ImageNet val (``out/val/<wnid>/*.JPEG``) to corrupt on the fly."""
-        from robench.datasets import synth
+        from robench.datasets.imagenet import write_imagenet
 
         options.setdefault("n_classes", 2)
         options.setdefault("per_class", 2)
-        return synth.write_imagenet(out, **options)
+        return write_imagenet(out, **options)

@@ -81,7 +81,19 @@ class ImageNetV2Suite(Suite):
                 "or point at the folder that holds it")
         return found
 
-    def write_generated(self, out, **options):
-        from robench.datasets import synth
+    def write_generated(self, out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
+        """The three variants ``out/imagenetv2-<variant>-format-val/<class index>/<hash>.jpeg``, of the colour code."""
+        import hashlib
 
-        return synth.write_imagenet_v2(out, **options)
+        from robench.datasets.colour_code import choose_classes, mark_generated, square_pixels, write_styled
+
+        labels = labels or choose_classes(n_classes, seed)
+        total = 0
+        for i, variant in enumerate(VARIANTS):
+            def name_of(label, j, i=i):
+                return str(label), hashlib.sha1(f"{seed}-{i}-{label}-{j}".encode()).hexdigest()
+
+            total += write_styled(os.path.join(out, folder_names(variant)[0]), labels, per_class,
+                                  square_pixels, name_of, seed=seed + 1000 * i, size=size, ext=".jpeg")
+        mark_generated(out, size=size, seed=seed)
+        return total

@@ -59,18 +59,21 @@ def root_of(suite, data_dir, plain, per_suite, n_suites):
                        f"--data-dir DIR (then {suite.name} is read from DIR/{suite.folder})")
 
 
-def locate(names, optional, *, data_dir=None, roots=(), select=None, skip_missing=False, echo=print):
+def locate(names, optional, *, data_dir=None, roots=(), select=None, skip_missing=False, echo=print, labels=None):
     """[Located] for the suites of a run, in order, with their variants scanned; suites whose data is
     missing stop the run (one DatasetLayoutError naming path and layout) unless they are optional
-    (``all``) or ``skip_missing`` is set, then they are skipped with a line through ``echo``."""
+    (``all``) or ``skip_missing`` is set, then they are skipped with a line through ``echo``. ``labels``
+    (``--labels FILE``) labels ImageNet val's flat files for the suites that read val."""
     from robench.datasets import get_suite
 
     if select and len(names) > 1:
         raise RobenchError("--select narrows one suite; this run has several (run the suite alone to select)")
     plain, per_suite = parse_roots(roots, names)
+    suites = [get_suite(name) for name in names]
+    if labels:
+        give_label_file(suites, labels)
     found, problems = [], []
-    for name in names:
-        suite = get_suite(name)
+    for name, suite in zip(names, suites):
         root = root_of(suite, data_dir, plain, per_suite, len(names))
         try:
             found.append(Located(suite, root, suite.variants(root, select)))
@@ -87,3 +90,14 @@ def locate(names, optional, *, data_dir=None, roots=(), select=None, skip_missin
         raise DatasetLayoutError(f"no data found for any of {', '.join(names)}"
                                  + (f" under {data_dir}" if data_dir else ""))
     return found
+
+
+def give_label_file(suites, labels):
+    """``--labels FILE`` to every suite that reads ImageNet val's flat files (``label_file``); an error when
+    none of them does."""
+    readers = [s for s in suites if hasattr(s, "label_file")]
+    if not readers:
+        raise RobenchError(f"--labels {labels} labels ImageNet val's flat files, and none of this run's suites "
+                           f"({', '.join(s.name for s in suites)}) reads ImageNet val")
+    for suite in readers:
+        suite.label_file = os.fspath(labels)

@@ -29,7 +29,26 @@ class StylizedImageNetSuite(Suite):
                             stored_size=self.stored_size_of(root))]
         return self.select_variants(variants, select) if select else variants
 
-    def write_generated(self, out, **options):
-        from robench.datasets import synth
+    def write_generated(self, out, *, n_classes=10, per_class=5, size=224, seed=0, labels=None):
+        """``out/<wnid>/*.png``, square (Stylized-ImageNet is 224x224 after crop), of the colour code."""
+        from robench.datasets.colour_code import choose_classes, mark_generated, write_styled
 
-        return synth.write_stylized(out, **options)
+        labels = labels or choose_classes(n_classes, seed)
+        n = write_styled(out, labels, per_class, draw_stylized, lambda l, j: (None, f"ILSVRC2012_val_{l:04d}{j:04d}"),
+                         seed=seed, size=size, ext=".png")
+        mark_generated(out, size=size, seed=seed)
+        return n
+
+
+def draw_stylized(label, rng, size):
+    """Stands in for AdaIN style transfer: the class colour under a strong, foreign, zero-mean texture."""
+    import numpy as np
+
+    from robench.datasets.colour_code import square_pixels
+
+    img = square_pixels(label, rng, size)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    angle, period = rng.uniform(0, np.pi), rng.uniform(size / 12, size / 6)
+    phase = rng.uniform(0, 2 * np.pi, size=3)
+    theta = 2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / period
+    return img + 28.0 * np.sin(theta[..., None] + phase)

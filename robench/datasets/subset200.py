@@ -13,8 +13,12 @@ class, a prediction outside the 200 being wrong), and the two are often confused
 suites carry both (``top1`` and ``top1_1000way``, robench.metrics.top1_all_classes), and each suite's
 leaderboard section shows them side by side in a detail table; the main table keeps the masked one.
 """
-from robench.datasets.base import Variant, find_data_dir, scan_wnid_folders
-from robench.datasets.imagenet import find_val_dir
+from dataclasses import replace
+
+from robench.datasets import imagenet_val
+from robench.datasets.base import Variant, scan_wnid_folders
+from robench.datasets.imagenet import IMAGENET_VAL_HOSTED
+from robench.datasets.trees import suite_tree
 from robench.datasets.suite import Suite, top1_fraction
 from robench.errors import DatasetLayoutError
 from robench.labels import label_of, subset_indices, wnid_to_index
@@ -80,8 +84,7 @@ class Subset200Suite(Suite):
     n_classes = 200
 
     def scan(self, root, select=None):
-        directory = find_data_dir(root, self.folder_names)
-        source = scan_wnid_folders(directory, label_for=subset_label_for(self.label_subset, self.name),
+        source = scan_wnid_folders(suite_tree(self, root), label_for=subset_label_for(self.label_subset, self.name),
                                    what=self.layout)
         variants = [Variant(f"{self.name}/all", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
@@ -107,16 +110,20 @@ class CleanSubsetSuite(Suite):
     n_classes = 200
     n_official = 10_000  # 50 val images x 200 classes
     folder_names = ("val",)
+    hosted = replace(IMAGENET_VAL_HOSTED, outside_subset="drop")  # ImageNet val's forms, the 200 classes kept
+    archives = (imagenet_val.VAL_TAR,)
+    accepted_forms = imagenet_val.FORMS
+    label_file = None  # --labels FILE, as for imagenet
 
     def scan(self, root, select=None):
-        directory = find_val_dir(root)
         allowed, table = set(subset_indices(self.label_subset)), wnid_to_index()
         try:
-            source = scan_wnid_folders(directory, what=self.layout, keep=lambda w: table.get(w) in allowed)
+            source = imagenet_val.val_source(root, self.layout, keep=lambda w: table.get(w) in allowed,
+                                             label_file=self.label_file)
         except DatasetLayoutError as e:
-            if "no class folders" not in str(e):
+            if "no class folders" not in str(e) and "no images of the classes read" not in str(e):
                 raise
-            raise DatasetLayoutError(f"{directory} has no images in the class folders of the {self.label_subset} "
+            raise DatasetLayoutError(f"{root} has no images in the class folders of the {self.label_subset} "
                                      f"subset (expected {self.layout})") from None
         variants = [Variant(f"{self.name}/val", source, n_official=self.n_official)]
         return self.select_variants(variants, select) if select else variants
@@ -125,12 +132,12 @@ class CleanSubsetSuite(Suite):
         return both_ways_table(self, rows)
 
     def write_generated(self, out, *, n_classes=10, per_class=5, size=64, seed=0, labels=None):
-        """Clean ImageNet val layout over the classes of the subset."""
+        """Clean ImageNet val layout (of the colour code) over the classes of the subset."""
         import os
 
-        from robench.datasets import synth
+        from robench.datasets.colour_code import choose_classes, mark_generated, write_class_folders
 
-        labels = labels or synth.choose_classes(n_classes, seed, among=subset_indices(self.label_subset))
-        n = synth.write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
-        synth.mark_generated(out, size=size, seed=seed)
+        labels = labels or choose_classes(n_classes, seed, among=subset_indices(self.label_subset))
+        n = write_class_folders(os.path.join(out, "val"), labels, per_class, seed=seed, size=size)
+        mark_generated(out, size=size, seed=seed)
         return n

@@ -1,13 +1,14 @@
 """The suite contract: one class per benchmark, declaring what the engine, CLI and leaderboard need.
 
 Subclasses set the class attributes and implement ``scan``; everything else has a default that fits a
-one-variant, 1000-way, resize + center crop suite. See README "Adding a suite" for a whole example.
+one-variant, 1000-way, resize + center crop suite. docs/plugins.md has a whole example.
 """
 import os
 import re
 
 from robench.datasets import shards
 from robench.datasets.base import find_data_dir, generated_info, require_directory
+from robench.datasets.hosted import hosted_variants
 from robench.errors import DatasetLayoutError, RobenchError
 
 
@@ -24,10 +25,13 @@ class Suite:
     label_subset = None  # timm info name of a class subset, e.g. "imagenet_r": logits are restricted to it
     resize = True  # preprocessing rule: resize + center crop (True) or images as released (False)
     stored_size = 224  # side of the released images when resize is False
-    metrics = None  # metric names (robench.metrics.METRICS); None: every registered metric
+    metrics = None  # metric names (robench.metrics.base.METRICS); None: every registered metric
     companion = None  # the suite whose record of the same model ``joined`` needs (e.g. clean "imagenet")
     columns = ()  # robench.datasets.declare.Column: what the suite adds to the leaderboard's main table
     generates_train_split = False  # write_generated(train_per_class=N) also writes ROOT/train (for robench train)
+    hosted = None  # robench.datasets.hosted.HostedForms: Hugging Face / published webdataset forms it also reads
+    archives = ()  # released archives read in place when they lie in the root, e.g. ("imagenet-r.tar",)
+    accepted_forms = ()  # the on-disk forms scan reads, one line each (robench list suites; default: layout)
 
     # --- data -----------------------------------------------------------------------------------
     def scan(self, root, select=None):
@@ -35,10 +39,14 @@ class Suite:
         raise NotImplementedError
 
     def variants(self, root, select=None):
-        """Variants under ``root``, from class folders or from a robench webdataset shard set."""
+        """Variants under ``root``, from class folders, a robench webdataset shard set, or a hosted form the
+        suite declares (``hosted``: Hugging Face parquet/Arrow, published webdatasets)."""
         root = os.fspath(root)
         if shards.is_shard_root(root):
             return shards.shard_variants(self, root, select)
+        hosted = hosted_variants(self, root, select)
+        if hosted is not None:
+            return hosted
         require_directory(root, f"{self.name} data: {self.layout}")
         variants = self.scan(root, select)
         origin = self.data_origin(root)

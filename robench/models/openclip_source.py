@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from robench.errors import ModelSpecError
 from robench.fileio import sha256_file
+from robench.models.sources import Built, ModelSource
 from robench.registry import close_names
 
 SOURCE = "openclip"
@@ -146,7 +147,8 @@ def data_config(preprocess):
 
 
 def build(parsed):
-    """The ``openclip`` model source: (ZeroShotCLIP module, data config, weights sha256, description)."""
+    """The ``openclip`` model source: the ZeroShotCLIP module, its data config, the sha256 of an
+    ``@file`` of weights and what the head was made of (``source_info``)."""
     open_clip = _open_clip()
     arch, tag = _arch_and_tag(open_clip, parsed)
     tag_cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
@@ -190,7 +192,10 @@ def build(parsed):
     if config["crop_mode"] == "border":
         info["preprocess_note"] = ("open_clip resize_mode 'longest' evaluated as timm crop_mode 'border': the "
                                    "padding is the mean colour, not open_clip's fill_color")
-    return module, config, sha, info
+    return Built(module, config, weights_sha256=sha, source_info=info)
+
+
+MODEL_SOURCE = ModelSource(build, list_names=pretrained_specs)
 
 
 def _head(model, tokenizer, arch, weights_sha256, head, version, label):

@@ -1,12 +1,12 @@
 """A reference model for generated data: it reads the class from the image's mean colour.
 
 Not a real classifier: it exists so that tests and the demo can check the evaluation pipeline
-end to end against known answers (see ``robench.datasets.synth``).
+end to end against known answers (the colour code: ``robench.datasets.colour_code``).
 """
 import torch
 from torch import nn
 
-from robench.datasets.synth import LEVEL_BASE, LEVEL_STEP
+from robench.datasets.colour_code import LEVEL_BASE, LEVEL_STEP
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

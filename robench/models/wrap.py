@@ -1,11 +1,12 @@
 """Models given as objects: spec strings, ``LoadedModel``s and plain ``torch.nn.Module``s, one form.
 
 A module built in the caller's own code has no spec and no weights file, yet its record must still
-say what was evaluated, and a rerun must find its cells. So the record names its class
-(``python:pkg.mod.Class``), its weights are "in-memory" and ``checkpoint_sha256`` is a hash of its
-state dict: the same weights give the same protocol hash (resume works across processes), other
-weights never share a cell. What is not in the state dict (constructor arguments kept as plain
-attributes, code changes) is not in the hash: name such variants apart (``name=``).
+say what was evaluated, and a rerun must find its slice results. So the record names its class
+(``python:pkg.mod.Class``), its weights are "in-memory", ``weights_sha256`` is None (no file) and
+``state_dict_sha256`` is a hash of its state dict: the same weights give the same measurement id
+(resume works across processes), other weights never share a slice result. What is not in the
+state dict (constructor arguments kept as plain attributes, code changes) is not in the hash: name
+such variants apart (``name=``).
 """
 import dataclasses
 import hashlib
@@ -58,7 +59,7 @@ def wrap_module(module, data_config=None, spec=None):
         departures = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items() if own.get(k) != v}
     module.eval()
     return LoadedModel(spec or class_spec(module), module_name(module), module, config,
-                       checkpoint_sha256=state_dict_sha256(module), weights=IN_MEMORY,
+                       state_dict_sha256=state_dict_sha256(module), weights=IN_MEMORY,
                        preprocessing_overrides=departures or None)
 
 

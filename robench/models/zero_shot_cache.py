@@ -20,16 +20,12 @@ import time
 
 from robench.fileio import OutputError, atomic_write_with
 
-OFF = ("off", "0", "none", "false")
-
 
 def cache_dir():
     """The zero-shot head cache's folder, or None when ROBENCH_CACHE_DIR turns it off."""
-    root = os.environ.get("ROBENCH_CACHE_DIR")
-    if root is not None and root.strip().lower() in OFF:
-        return None
-    root = root or os.path.join(os.path.expanduser("~"), ".cache", "robench")
-    return os.path.join(root, "zero-shot")
+    from robench.cache import cache_folder
+
+    return cache_folder("zero-shot")
 
 
 def head_key(architecture, weights_sha256, head, open_clip_version):

@@ -7,16 +7,17 @@ goes through the evaluation engine as the ``imagenet`` suite; this module only r
 Both are read as ``robench.datasets.base.Source`` objects: folders through the evaluation's own
 ``scan_wnid_folders`` (a ``FolderSource``), shards through ``IndexedShardSource``. Training needs
 random access (shuffling, repeated augmentation, exact resume), which tar streams do not give: a
-shard set is indexed once (the byte offset of every member) and samples are then read with
+shard set is indexed once (the byte offset of every member: the archive index that evaluation reads
+released tars through, ``robench.datasets.archive_index``, cached) and samples are then read with
 ``pread``, so folders and shards are the same map-style dataset (``source.read(index)``).
 """
 import hashlib
 import os
-import tarfile
 
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from robench.datasets import shards
+from robench.datasets.archive_index import ProcessFiles, tar_index
 from robench.datasets.base import Source, scan_wnid_folders
 from robench.errors import BadImageError, DatasetLayoutError
 
@@ -29,7 +30,7 @@ class IndexedShardSource(Source):
     def __init__(self, root, paths, index, packed_fingerprint=None):
         self.root, self.paths, self.index = root, paths, index  # index: [(key, shard, offset, size, label)]
         self.packed_fingerprint = packed_fingerprint  # the manifest's: the packed folders' fingerprint
-        self._files, self._pid = {}, None
+        self._files = ProcessFiles()  # descriptors per process (DataLoader workers fork)
 
     def __len__(self):
         return len(self.index)
@@ -41,12 +42,11 @@ class IndexedShardSource(Source):
     def read(self, i):
         """(key, bytes, label) of one sample, by position (as ``FolderSource.read``)."""
         key, shard, offset, size, label = self.index[i]
-        if self._pid != os.getpid():  # file descriptors are per process (DataLoader workers fork)
-            self._files, self._pid = {}, os.getpid()
-        fd = self._files.get(shard)
-        if fd is None:
-            fd = self._files[shard] = os.open(self.paths[shard], os.O_RDONLY)
-        return key, os.pread(fd, size, offset), label
+        data = os.pread(self._files.fd(self.paths[shard], "shard"), size, offset)
+        if len(data) != size:
+            raise DatasetLayoutError(f"shard {self.paths[shard]}: sample {key} is cut short ({len(data)} of {size} "
+                                     "bytes): the shard was truncated or rewritten after indexing")
+        return key, data, label
 
     def fingerprint(self):
         """As FolderSource's: a packed split has the fingerprint of the folders it was packed from (the
@@ -61,25 +61,40 @@ class IndexedShardSource(Source):
     def locate(self, key):
         return f"{key} (in shards under {self.root})"
 
-    def __getstate__(self):
-        return {**self.__dict__, "_files": {}, "_pid": None}
-
-
 def index_shard(path, expected):
-    """[(name, offset, size, label)] of one tar shard: headers and the small .cls/.path members only.
+    """[(name, offset, size, label)] of one tar shard, from its member index (one pass over the headers,
+    cached; a truncated shard is an error naming it) and its small .cls/.path members.
 
     Members are grouped by webdataset key as ``robench.datasets.shards`` reads them; ``name`` is
     the sample's folder-layout path when the shard records it (``.path``), else its key.
     """
     try:
-        with tarfile.open(path, "r:") as tar:
-            rows = [_index_row(path, key, sample)
-                    for key, sample in shards.group_members(tar, lambda t, m: (m.offset_data, m.size))]
-    except (tarfile.TarError, OSError) as e:
+        index = tar_index(path)
+        with open(path, "rb") as f:
+            rows = [_index_row(path, key, sample) for key, sample in _grouped(index, f.fileno())]
+    except OSError as e:
         raise DatasetLayoutError(f"shard {path} is damaged or unreadable ({e})") from None
     if len(rows) != expected:
         raise DatasetLayoutError(f"shard {path} holds {len(rows)} samples but the manifest says {expected}")
     return rows
+
+
+def _grouped(index, fd):
+    """(key, {"image": (offset, size), "cls": bytes, "path": bytes}) per sample of an indexed shard: members
+    grouped by key (the file name up to its first dot), as ``shards.group_members`` groups a tar stream."""
+    key, sample = None, {}
+    for name, offset, size in zip(index["names"], index["offsets"], index["sizes"]):
+        k, _, ext = os.path.basename(name).partition(".")
+        if k != key:
+            if key is not None:
+                yield key, sample
+            key, sample = k, {}
+        if ext in ("cls", "path"):
+            sample[ext] = os.pread(fd, size, offset)
+        else:
+            sample["image"] = (offset, size)
+    if key is not None:
+        yield key, sample
 
 
 def _index_row(path, key, sample):

@@ -1,4 +1,4 @@
-"""Example-C: a corruption benchmark added by another package, as a table plus a few lines.
+"""Example-C: a corruption benchmark added by another package, as a corruption set plus a few lines.
 
 Layout ``<root>/<corruption>/<severity 1-3>/<wnid>/*.png``; the numbers come from robench's
 corruption-benchmark base (mCE, mean error, relative mCE joined with the clean ImageNet record,
@@ -13,12 +13,12 @@ from PIL import Image
 from robench.datasets.base import write_generated_marker
 from robench.datasets.corruption_benchmark import CorruptionSuite
 from robench.datasets.declare import Column
-from robench.metrics.corruption import CorruptionTable
+from robench.metrics.corruption import CorruptionSet
 
 
 @lru_cache(maxsize=None)
-def example_table():
-    return CorruptionTable.from_package("robench_example_plugin", "example_c.csv", "Example-C", "the baseline")
+def example_corruption_set():
+    return CorruptionSet.from_package("robench_example_plugin", "example_c.csv", "Example-C", "the baseline")
 
 
 class ExampleCSuite(CorruptionSuite):
@@ -37,21 +37,21 @@ class ExampleCSuite(CorruptionSuite):
                       source="joined", key="relative_mce"))
 
     @property
-    def table(self):
-        return example_table()
+    def corruption_set(self):
+        return example_corruption_set()
 
     def write_generated(self, out, *, n_classes=3, per_class=2, size=32, seed=0, labels=None):
-        """Images of the colour code (robench.datasets.synth), with stripes or speckle that grow with severity."""
-        from robench.datasets import synth
+        """Images of the colour code (robench.datasets.colour_code), with noise that grows with severity."""
+        from robench.datasets.colour_code import choose_classes, make_image
         from robench.labels import imagenet_wnids
 
-        labels = labels or synth.choose_classes(n_classes, seed)
+        labels = labels or choose_classes(n_classes, seed)
         count = 0
         for label in labels:
             for j in range(per_class):
-                clean = np.asarray(synth.make_image(label, np.random.default_rng([seed, label, j]), size, size), float)
-                for corruption in self.table.all:
-                    for severity in self.table.severities:
+                clean = np.asarray(make_image(label, np.random.default_rng([seed, label, j]), size, size), float)
+                for corruption in self.corruption_set.all:
+                    for severity in self.corruption_set.severities:
                         rng = np.random.default_rng([seed, label, j, severity, len(corruption)])
                         pixels = clean + rng.normal(0, 12 * severity, clean.shape)
                         folder = os.path.join(out, corruption, str(severity), imagenet_wnids()[label])
