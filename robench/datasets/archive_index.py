@@ -19,8 +19,6 @@ A truncated archive is an error naming the archive and the member, never a short
 every member's data must lie inside the file (and a tar must end with its end-of-archive block); at
 read time every member must give all its bytes.
 """
-import hashlib
-import json
 import os
 import tarfile
 import zipfile
@@ -174,27 +172,12 @@ def tar_index(path):
     """{"names", "offsets", "sizes", "mtimes"} of the regular members of ``path`` in archive order: read
     from the cache when the archive's path, size and mtime are those it was built from, else built (one
     pass over the headers) and cached."""
-    from robench.cache import cache_folder
+    from robench.cache import cached_index
 
     st = os.stat(path)
     identity = [os.path.abspath(path), st.st_size, st.st_mtime_ns]
-    folder = cache_folder("archive-index")
-    cached = None
-    if folder is not None:
-        digest = hashlib.sha256(json.dumps([INDEX_VERSION, identity]).encode()).hexdigest()
-        cached = os.path.join(folder, f"{digest}.json")
-        index = _read_cached(cached, identity)
-        if index is not None:
-            return index
-    index = {"version": INDEX_VERSION, "identity": identity, **build_tar_index(path, st.st_size)}
-    if cached is not None:
-        from robench.fileio import OutputError, atomic_write_json
-
-        try:
-            atomic_write_json(cached, index)
-        except (OSError, OutputError):
-            pass  # a read-only cache costs the next scan another pass over the headers, nothing else
-    return index
+    return cached_index("archive-index", identity, INDEX_VERSION, lambda: build_tar_index(path, st.st_size),
+                        _valid)
 
 
 def build_tar_index(path, file_size):
@@ -242,15 +225,6 @@ def member_name(name):
     return name.lstrip("/")
 
 
-def _read_cached(path, identity):
-    try:
-        with open(path) as f:
-            index = json.load(f)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(index, dict) or index.get("version") != INDEX_VERSION or index.get("identity") != identity:
-        return None
+def _valid(index):
     columns = [index.get(k) for k in ("names", "offsets", "sizes", "mtimes")]
-    if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
-        return None
-    return index
+    return all(isinstance(c, list) for c in columns) and len({len(c) for c in columns}) == 1

@@ -99,6 +99,10 @@ class ShardSource(Source):
     def fingerprint(self):
         return self._fingerprint
 
+    def describe(self):
+        """A robench shard set: the record names the format (its fingerprint is the folders' it was packed from)."""
+        return {"format": "robench-shards", "files": [MANIFEST]}
+
     def locate(self, key):
         return f"{key} (in shards under {self.root})"
 

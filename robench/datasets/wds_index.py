@@ -13,15 +13,12 @@ off), keyed by the shard's path, size and modification time, so the next scan, e
 and every job-array task read the counts instead of the shards. A remote shard (``pipe:``, ``http://``)
 is keyed by its URL alone: it is assumed not to change under the same URL.
 """
-import hashlib
-import json
 import os
 import tarfile
 
 from robench.errors import DatasetLayoutError
 
 IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "ppm", "gif")
-OFF = ("off", "0", "none", "false")
 INDEX_VERSION = 1
 
 
@@ -89,14 +86,6 @@ def parse_cls(url, key, raw):
         raise DatasetLayoutError(f"shard {url}: sample '{key}' has a .cls that is not an integer") from None
 
 
-def cache_dir():
-    root = os.environ.get("ROBENCH_CACHE_DIR")
-    if root is not None and root.strip().lower() in OFF:
-        return None
-    root = root or os.path.join(os.path.expanduser("~"), ".cache", "robench")
-    return os.path.join(root, "wds-index")
-
-
 def identity(url):
     """What the cached index of ``url`` is keyed by: its path, size and mtime (its URL when remote)."""
     if is_remote(url):
@@ -111,36 +100,20 @@ def shard_index(url):
         ident = identity(url)
     except FileNotFoundError:
         raise DatasetLayoutError(f"shard {url} is missing") from None
-    folder = cache_dir()
-    path = None
-    if folder is not None:
-        digest = hashlib.sha256(json.dumps([INDEX_VERSION, ident]).encode()).hexdigest()
-        path = os.path.join(folder, f"{digest}.json")
-        cached = _read_cached(path, ident)
-        if cached is not None:
-            return cached
+    from robench.cache import cached_index
+
+    return cached_index("wds-index", ident, INDEX_VERSION, lambda: _build(url), _valid)
+
+
+def _build(url):
     keys, labels, types = [], [], set()
     for key, kind, _, raw in samples(url):
         keys.append(key)
         labels.append(parse_cls(url, key, raw))
         types.add(kind)
-    index = {"version": INDEX_VERSION, "identity": ident, "keys": keys, "cls": labels, "types": sorted(types)}
-    if path is not None:
-        from robench.fileio import OutputError, atomic_write_json
-
-        try:
-            atomic_write_json(path, index)
-        except (OSError, OutputError):
-            pass  # a read-only cache only costs the next scan another read
-    return index
+    return {"keys": keys, "cls": labels, "types": sorted(types)}
 
 
-def _read_cached(path, ident):
-    try:
-        with open(path) as f:
-            index = json.load(f)
-    except (OSError, ValueError):
-        return None
-    ok = (isinstance(index, dict) and index.get("identity") == ident and isinstance(index.get("keys"), list)
-          and isinstance(index.get("cls"), list) and len(index["keys"]) == len(index["cls"]))
-    return index if ok else None
+def _valid(index):
+    return (isinstance(index.get("keys"), list) and isinstance(index.get("cls"), list)
+            and len(index["keys"]) == len(index["cls"]))
