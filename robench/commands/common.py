@@ -101,10 +101,13 @@ def no_progress_option(f):
     return click.option("--no-progress", is_flag=True, help="No progress bars.")(f)
 
 
-def parse_task(text):
-    """'i/N' -> (i, N) with 0 <= i < N."""
+def parse_task(text, environ=None):
+    """'i/N' -> (i, N) with 0 <= i < N; 'auto' reads the Slurm job array's element (a plain sbatch
+    ``--array=0-N-1`` script runs ``robench eval --task auto`` in every element)."""
     if text is None:
         return None
+    if str(text).strip().lower() == "auto":
+        return slurm_array_task(os.environ if environ is None else environ)
     try:
         i, n = (int(p) for p in text.split("/"))
     except ValueError:
@@ -112,6 +115,28 @@ def parse_task(text):
     if n < 1 or not 0 <= i < n:
         raise RobenchError(f"--task {text}: need N >= 1 and 0 <= i < N")
     return i, n
+
+
+def slurm_array_task(environ):
+    """(i, N) of this Slurm array element: SLURM_ARRAY_TASK_ID counted from SLURM_ARRAY_TASK_MIN, out of
+    SLURM_ARRAY_TASK_COUNT. The array must be contiguous (``--array=0-7`` or ``1-8``; a step such as
+    ``0-15:2`` would leave slices unevaluated), which the counts show."""
+    names = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX")
+    values = {n: environ.get(n) for n in names}
+    if values["SLURM_ARRAY_TASK_ID"] is None or values["SLURM_ARRAY_TASK_COUNT"] is None:
+        raise RobenchError("--task auto reads the Slurm job array's element (SLURM_ARRAY_TASK_ID and "
+                           "SLURM_ARRAY_TASK_COUNT), which are not set: run it inside sbatch --array=0-N-1, or "
+                           "give --task i/N")
+    try:
+        task, count = int(values["SLURM_ARRAY_TASK_ID"]), int(values["SLURM_ARRAY_TASK_COUNT"])
+        low = int(values["SLURM_ARRAY_TASK_MIN"] or 0)
+        high = int(values["SLURM_ARRAY_TASK_MAX"] or low + count - 1)
+    except ValueError:
+        raise RobenchError(f"--task auto: Slurm's array variables are not numbers ({values})") from None
+    if high - low + 1 != count or not low <= task <= high:
+        raise RobenchError(f"--task auto: the job array {low}-{high} holds {count} element(s); robench needs a "
+                           "contiguous array without a step (e.g. --array=0-7) so that every slice is evaluated")
+    return task - low, count
 
 
 def parse_list(text):

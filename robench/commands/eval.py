@@ -41,7 +41,8 @@ RENAMED = {"checkpoint_every": "progress_every"}  # old setting -> new: the old 
                    "total in the record, one warning line per variant; a non-zero count ranks apart).")
 @click.option("--task", "--shard", "task", metavar="i/N",
               help="Job-array task i of N: evaluate slice i of every variant and write a task record "
-                   "(merge them with robench merge). --shard is the old name.")
+                   "(merge them with robench merge); auto: this Slurm array element (SLURM_ARRAY_TASK_ID/COUNT). "
+                   "--shard is the old name.")
 @click.option("--skip-bad-images", is_flag=True, help="Skip undecodable files and list them in the record.")
 @click.option("--input-size", type=click.IntRange(16, 1024), help="Override the model's input size (16-1024 px).")
 @click.option("--crop-pct", type=FiniteFloatRange(0.05, 1.0), help="Override the model's crop fraction.")
