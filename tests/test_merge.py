@@ -140,6 +140,8 @@ def test_merge_on_tar_shards_equals_one_run(runs, tmp_path):
     merged = load(os.path.join(out, MODEL_DIR, "imagenet-c.json"))
     single = load(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.json"))
     assert merged["variants"] == single["variants"]
+    assert merged["suite"].pop("data_format") == {"format": "robench-shards", "files": ["manifest.json"]}
+    assert single["suite"].pop("data_format") == {"format": "folder"}  # how the data was held: the one difference
     assert comparable(merged, out) == comparable(single, runs["single"])
 
 
