@@ -35,3 +35,28 @@ def clean_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("imagenet")
     write_imagenet(str(root), n_classes=10, per_class=5, size=48, seed=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A real one-node Slurm cluster (tests/slurm_cluster.py) for the session; SLURM_CONF points at it.
+    Skipped, with the reason, only where its daemons cannot start; ROBENCH_REQUIRE_SLURM=1 (CI) fails instead."""
+    from slurm_cluster import CannotStart, Cluster
+
+    cluster = Cluster(str(tmp_path_factory.mktemp("slurm")))
+    try:
+        cluster.start()
+    except CannotStart as e:
+        if os.environ.get("ROBENCH_REQUIRE_SLURM") == "1":
+            pytest.fail(f"ROBENCH_REQUIRE_SLURM=1 but the Slurm test cluster cannot start: {e}")
+        pytest.skip(f"no local Slurm cluster: {e}")
+    before = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = cluster.conf
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        if before is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = before

@@ -67,29 +67,16 @@ def command(ctx, **flags):
     robench eval -m resnet50.a1_in1k -m tv:resnet50 -s paper --data-dir /data
     robench eval --config run.toml
     """
-    from robench.datasets.collections import expand_suites
-    from robench.datasets.locate import locate
     from robench.engine import EvalOptions, evaluate_suites
     from robench.models import load_model
     from robench.results import read_record
-    from robench.run_config import as_text, read_config, resolve, stored
+    from robench.run_config import as_text, stored
 
-    config = _resolved(ctx, flags, read_config, resolve)
+    config = resolved(ctx, flags)
     if config["print_config"]:
         click.echo(as_text(config), nl=False)
         return
-    if not config["models"]:
-        raise click.UsageError("give at least one --model (or models = [...] in --config)")
-    from robench.engine.gpu_decode import check_decode
-
-    check_decode(config["decode"], config["device"])  # --decode gpu without CUDA: one line, before any work
-    names, optional = expand_suites(config["suites"] or ("imagenet",))
-    located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
-                     select=parse_list(config["select"]), skip_missing=config["skip_missing"],
-                     echo=lambda line: click.echo(line, err=True), labels=config["labels"])
-    from robench.fileio import check_out_dir
-
-    check_out_dir(config["out"])
+    located = checked_inputs(config)
     overrides = {k: config[k] for k in ("input_size", "crop_pct", "interpolation")}
     loaded = [load_model(spec, **overrides) for spec in config["models"]]
     options = EvalOptions(batch_size=config["batch_size"], workers=config["workers"], device=config["device"],
@@ -112,10 +99,33 @@ def command(ctx, **flags):
         raise SystemExit(1)
 
 
-def _resolved(ctx, flags, read_config, resolve):
+def checked_inputs(config, out_writable=True):
+    """What can be checked before any model loads (``robench submit`` checks it before anything is queued):
+    models given, the decoder available, every suite's data found and scanned, --out writable (which creates
+    it: ``out_writable=False`` for a dry run, which writes nothing). Returns the ``Located`` suites."""
+    from robench.datasets.collections import expand_suites
+    from robench.datasets.locate import locate
+    from robench.engine.gpu_decode import check_decode
+    from robench.fileio import check_out_dir
+
+    if not config["models"]:
+        raise click.UsageError("give at least one --model (or models = [...] in --config)")
+    check_decode(config["decode"], config["device"])  # --decode gpu without CUDA: one line, before any work
+    names, optional = expand_suites(config["suites"] or ("imagenet",))
+    located = locate(names, optional, data_dir=config["data_dir"], roots=config["roots"],
+                     select=parse_list(config["select"]), skip_missing=config["skip_missing"],
+                     echo=lambda line: click.echo(line, err=True), labels=config["labels"])
+    if out_writable:
+        check_out_dir(config["out"])
+    return located
+
+
+def resolved(ctx, flags):
     """The flags over the --config file's settings; only flags typed on the command line override it.
     A renamed setting (``RENAMED``) is read under its old name too, with one deprecation line."""
     from click.core import ParameterSource
+
+    from robench.run_config import read_config, resolve
 
     given = {name for name in flags if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     if not flags["config"]:

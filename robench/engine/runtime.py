@@ -2,7 +2,8 @@
 
 Every rank takes a contiguous, unpadded slice of each variant and the metric states are summed
 with one all-reduce, so counts are exact for any world size (DistributedSampler would pad).
-Ranks come from torchrun's environment (any device), or from torch_xla's PJRT runtime when the
+Ranks come from torchrun's environment (any device), from Slurm's in an ``srun`` step of several
+tasks (``robench.engine.slurm_ranks``), or from torch_xla's PJRT runtime when the
 processes were started by ``torch_xla``'s own launcher. Collectives on small Python objects
 (which slices are done, skipped files, predictions) go through ``torch.distributed`` on the CPU
 (gloo) or the GPU (nccl); metric states are float64 and are always reduced exactly.
@@ -165,6 +166,9 @@ def init_runtime(device="auto", timeout=None):
     """The runtime for this process; joins the process group when the run has several processes.
     ``timeout`` (seconds): how long a collective waits for the other ranks before failing."""
     dev = resolve_device(device)
+    from robench.engine.slurm_ranks import torchrun_env
+
+    os.environ.update(torchrun_env(os.environ))  # srun tasks: ranks from Slurm, as torchrun would give them
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1 and dev.type == "xla":
         return _init_xla_spawned(dev)
