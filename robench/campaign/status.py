@@ -159,7 +159,9 @@ def _merge_lines(status):
     m = status.merge
     if m is None:
         return ["merge: not run yet (it runs when every task has finished)"]
-    lines = [f"merge ({m['finished']}): {len(m['merged'])} record(s) written"
+    subs = status.campaign.submissions
+    earlier = " (before the latest submission: its merge has not run yet)" if subs and m["finished"] < subs[-1]["at"] else ""
+    lines = [f"merge ({m['finished']}{earlier}): {len(m['merged'])} record(s) written"
              + (f", report {m['report']}" if m.get("report") else "")]
     lines += [f"  not written: {s['set']} (task(s) {', '.join(map(str, s['missing']))} missing)" for s in m["incomplete"]]
     lines += [f"  not merged: {p['set']}: {p['error']}" for p in m["problems"]]

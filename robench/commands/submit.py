@@ -90,8 +90,10 @@ def command(ctx, **flags):
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     if cluster["resume"]:
         typed = [k for k in flags if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE]
-        if typed or "array_tasks" in given:
-            names = ", ".join("--" + k.replace("_", "-") for k in typed + (["array_tasks"] if "array_tasks" in given else []))
+        typed += ["array_tasks"] if "array_tasks" in given else []
+        if typed:
+            flag = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+            names = ", ".join(flag[k] for k in typed)
             raise click.UsageError(f"--resume reruns the campaign as it was submitted: leave out {names} "
                                    "(cluster settings such as --time or --partition may change)")
         text = submission.resume(cluster["resume"], submission.cluster_changes(cluster, given), wait=cluster["wait"],
