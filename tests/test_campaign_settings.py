@@ -104,3 +104,32 @@ def test_the_dry_run_checks_the_data_before_printing(tmp_path):
     result = CliRunner().invoke(cli, ["submit", "-m", "robench.models.oracle:colour_oracle", "-r", str(tmp_path / "nowhere"),
                                       "-o", str(tmp_path / "out"), "--dry-run"])
     assert result.exit_code == 2 and "nowhere" in result.output and not (tmp_path / "out").exists()
+
+
+def test_a_config_file_drives_the_dry_run_like_eval(tmp_path, clean_root):
+    config = tmp_path / "run.toml"
+    config.write_text(f'models = ["robench.models.oracle:colour_oracle"]\nroots = ["{clean_root / "val"}"]\nbatch_size = 7\n')
+    result = CliRunner().invoke(cli, ["submit", "--config", str(config), "-o", str(tmp_path / "out"), "-n", "4",
+                                      "--dry-run", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert "#SBATCH --array=0-3" in result.output and "batch_size = 7" in result.output and "workers = 3" in result.output
+    assert 'models = ["robench.models.oracle:colour_oracle"]' in result.output
+
+
+def test_a_task_whose_file_says_running_but_slurm_lost_it_is_named_lost(tmp_path, monkeypatch):
+    from robench.campaign import slurm, status, tasks
+
+    campaign = spec.create(str(tmp_path), 3, spec.Cluster(), ["m"], {"imagenet": {"imagenet": 10}}, "")
+    campaign.add_submission({0: "7_0", 1: "7_1", 2: "7_2"}, merge_job="8")
+    tasks.mark_finished(str(tmp_path), tasks.mark_running(str(tmp_path), 0, 3, "7_0"))
+    tasks.mark_running(str(tmp_path), 1, 3, "7_1")
+    monkeypatch.setattr(slurm, "queue_states", lambda ids: {"7_2": "PENDING"})  # task 1 is gone from the queue
+    got = status.read_status(str(tmp_path))
+    assert [t.state for t in got.tasks] == ["done", "lost", "pending"] and got.rerun == [1]
+    text = status.render(got)
+    assert "task 1: lost job 7_1" in text and "Slurm no longer has it" in text
+    assert f"rerun task(s) 1: robench submit --resume {tmp_path}" in text
+    monkeypatch.setattr(slurm, "queue_states", lambda ids: None)  # Slurm does not answer: the files alone
+    quiet = status.read_status(str(tmp_path))
+    assert [t.state for t in quiet.tasks] == ["done", "running", "pending"]
+    assert "Slurm does not answer" in status.render(quiet)

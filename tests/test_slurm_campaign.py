@@ -132,6 +132,8 @@ def test_a_cancelled_task_is_named_and_resume_reruns_only_it(slurm_cluster, data
              "--array-tasks", "2", "--time", "10"], slurm_cluster.env, SLOW_ORACLE_DELAY="0.3")
     job = spec.load(out).slurm_ids()[0]
     wait_until(lambda: (tasks.read_state(out, 0) or {}).get("state") == tasks.RUNNING, what="task 0 to start")
+    running = robench(["status", str(out)], slurm_cluster.env).stdout  # a campaign in flight, as its files and Slurm say
+    assert f"task 0: running job {job} [RUNNING]" in running and "merge: not run yet" in running
     slurm_cluster.run("scancel", job)
     wait_until(lambda: (out / ".campaign" / "merge.json").exists(), what="the merge job after the array")
     status = read_status(out)
