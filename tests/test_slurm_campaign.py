@@ -115,6 +115,9 @@ def test_a_task_requeued_mid_run_resumes_to_the_same_records(slurm_cluster, data
     wait_until(lambda: slices.is_dir() and any(p.name.endswith("task-1-of-2.json") for p in slices.iterdir()),
                what="task 1 to finish its first slice")
     slurm_cluster.run("scontrol", "requeue", job)
+    # Slurm holds a requeued job for two minutes (Reason=BeginTime); let it start again at once
+    wait_until(lambda: slurm_cluster.job_state(job) == "PENDING", what="the requeued task to be pending")
+    slurm_cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")
     wait_until(lambda: (tasks.read_state(out, 1) or {}).get("attempt", 0) >= 2, what="the requeued task to start again")
     wait_until(lambda: (out / ".campaign" / "merge.json").exists(), what="the dependent merge job")
     assert tasks.read_state(out, 1)["state"] == tasks.DONE and tasks.read_state(out, 1)["attempt"] == 2
