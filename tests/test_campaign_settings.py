@@ -133,3 +133,11 @@ def test_a_task_whose_file_says_running_but_slurm_lost_it_is_named_lost(tmp_path
     quiet = status.read_status(str(tmp_path))
     assert [t.state for t in quiet.tasks] == ["done", "running", "pending"]
     assert "Slurm does not answer" in status.render(quiet)
+
+
+def test_without_sbatch_submit_says_where_to_run_it(tmp_path, clean_root, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    result = CliRunner().invoke(cli, ["submit", "-m", "robench.models.oracle:colour_oracle", "-r", str(clean_root / "val"),
+                                      "-o", str(tmp_path / "out"), "-n", "2"])
+    assert result.exit_code == 2 and "needs Slurm's sbatch on PATH" in result.output
+    assert not (tmp_path / "out" / ".campaign").exists()  # nothing is left behind that looks like a campaign

@@ -23,6 +23,11 @@ def require_submitit():
     except ImportError:
         raise RobenchError("robench submit needs submitit: pip install 'robench[slurm]' (or pip install submitit); "
                            "robench submit --dry-run prints a plain sbatch script instead") from None
+    import shutil
+
+    if shutil.which("sbatch") is None:
+        raise RobenchError("robench submit needs Slurm's sbatch on PATH: run it on a cluster's login node "
+                           "(robench submit --dry-run prints the sbatch script without submitting)")
     return submitit
 
 
