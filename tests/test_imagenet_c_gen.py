@@ -1,6 +1,6 @@
 """imagenet-c-gen: ImageNet-C made on the fly from a (generated) ImageNet val inside the Source's
-iter_range. The pixels are ImageNet-C's recipe (Resize 256 + CenterCrop 224, imagecorruptions-imaug)
-with one seed per (image, corruption, severity), so they do not depend on how the data is sliced;
+iter_range. The pixels are ImageNet-C's recipe (Resize 256 + CenterCrop 224, the corruption, JPEG q85 as
+released) with one seed per (image, corruption, severity), so they do not depend on how the data is sliced;
 `robench data corrupt` writes the same pixels as ImageNet-C folders, and both give the same metrics;
 torchrun worlds and job-array tasks give the one-process record; the leaderboard keeps these records
 in a section of their own."""
@@ -18,13 +18,21 @@ from engine_support import ORACLE, comparable, in_process, load, run
 from robench.datasets import get_suite
 from robench.datasets.colour_code import make_image
 from robench.datasets.imagenet import write_imagenet
-from robench.datasets.corruptions import corrupt_array, generator
+from robench.datasets.corruptions import corrupt_array, generator, libraries
 from robench.errors import DatasetLayoutError, RobenchError
 
 SELECT = "gaussian_noise,brightness,impulse_noise/2"  # 11 cells (impulse noise: a corruption that takes a seed)
 N_CELLS = 11
 SUITE = "imagenet-c-gen"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECIPE = "imagenet-c-gen/2"
+
+
+def release_jpeg(pixels):
+    """make_imagenet_c.py's save, written out: Image.fromarray(np.uint8(img)).save(path, quality=85, optimize=True)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.uint8(pixels)).save(buffer, "JPEG", quality=85, optimize=True)
+    return buffer.getvalue()
 
 
 def eval_args(suite, root, out, *extra, select=SELECT, workers=0):
@@ -78,14 +86,14 @@ def test_pixels_are_the_recipe_and_independent_of_the_slice(val):
         assert list(source.iter_range(1, 2)) == whole[1:2]  # and whatever the slice
         assert source.read(2) == whole[2]
         for key, data, label in whole:
-            assert data[:2] == b"BM"  # lossless BMP
+            assert data[:2] == b"\xff\xd8"  # JPEG, as the release saved it
             # ImageNet-C's recipe, written out: make_imagenet_c.py's transform, then the seeded corruption
             with Image.open(source.locate(key)) as img:
                 clean = np.asarray(trn.Compose([trn.Resize(256), trn.CenterCrop(224)])(img.convert("RGB")))
             np.random.seed(int.from_bytes(hashlib.sha256(f"{key}|{corruption}|{severity}".encode()).digest()[:4],
                                           "little"))
             want = corrupt_array(clean, corruption, severity)
-            assert want.shape == (224, 224, 3) and np.array_equal(pixels(data), want)
+            assert want.shape == (224, 224, 3) and data == release_jpeg(want)
         assert len({data for _, data, _ in whole}) == 3  # each image has its own seed
 
 
@@ -95,7 +103,10 @@ def test_layout_select_and_fingerprint(val, tmp_path):
     assert len(variants) == 95  # the 15 x 5 benchmark cells, then the 4 extra corruptions
     assert variants[0].name == f"{SUITE}/gaussian_noise/1" and variants[74].name == f"{SUITE}/jpeg_compression/5"
     assert variants[75].info == {"corruption": "speckle_noise", "severity": 1, "group": "extra",
-                                 "generator": generator(), "recipe": "imagenet-c-gen/1"}
+                                 "generator": generator(), "recipe": RECIPE, "libraries": libraries(),
+                                 "encoding": "jpeg"}
+    assert {"numpy", "scipy", "scikit-image", "numba", "Pillow", "Wand", "ImageMagick", "imagecorruptions-imaug",
+            "torchvision"} <= set(libraries()) and any(k.startswith("opencv") for k in libraries())
     assert all(v.data_origin == "generated" and v.resize is False and v.stored_size == 224
                and v.n_official == 50_000 and len(v) == 3 for v in variants)
     got = [v.name.split("/", 1)[1] for v in suite.variants(val / "val", ["weather/5", "spatter/2"])]  # val itself
@@ -128,6 +139,11 @@ def test_layout_select_and_fingerprint(val, tmp_path):
     (cell,) = suite.variants(val, ["fog/3"])
     cell.source.generator = "imagecorruptions-imaug 0.0.0"
     assert cell.source.fingerprint() != before[0]
+    (cell,) = suite.variants(val, ["fog/3"])
+    cell.source.libraries = cell.source.libraries.replace("numpy ", "numpy 0.")  # another numpy: other pixels
+    assert cell.source.fingerprint() != before[0]
+    (lossless,) = suite.variants(val, ["fog/3", "lossless"])
+    assert lossless.info["encoding"] == "lossless" and lossless.source.fingerprint() != before[0]
 
 
 def test_eval_records_cells_aggregates_and_generated_origin(single):
@@ -137,26 +153,29 @@ def test_eval_records_cells_aggregates_and_generated_origin(single):
     assert [v["name"] for v in variants] == ([f"{SUITE}/gaussian_noise/{s}" for s in range(1, 6)]
                                              + [f"{SUITE}/impulse_noise/2"]  # in ImageNet-C's order
                                              + [f"{SUITE}/brightness/{s}" for s in range(1, 6)])
-    assert all(v["n_seen"] == 3 and v["generator"] == generator() and v["recipe"] == "imagenet-c-gen/1"
-               for v in variants)
+    assert all(v["n_seen"] == 3 and v["generator"] == generator() and v["recipe"] == RECIPE
+               and v["libraries"] == libraries() and v["encoding"] == "jpeg" for v in variants)
     assert single["suite"]["data_origin"] == "generated" and single["suite"]["stored_size"] == 224
     assert set(agg["corruption_error"]) == {"gaussian_noise", "brightness"}  # impulse noise: one severity only
     noise = [v["metrics"]["error"] for v in variants[:5]]
     assert agg["corruption_error"]["gaussian_noise"] == pytest.approx(sum(noise) / 5)
     assert agg["mce"] is None and any("need all 15" in n for n in agg["notes"])
     assert agg["generation"]["generator"] == generator() and "sha256" in agg["generation"]["seed_rule"]
+    assert agg["generation"]["libraries"] == libraries() and "quality=85" in agg["generation"]["encoding"]
     assert agg["preprocessing"]["stored_size"] == 224
     key = dict(protocol_key(single))
     assert key["origin"] == f"generated on the fly from ImageNet val by {generator()}" and key["data"] == "subset"
+    assert "encoding" not in key  # JPEG q85 is the release's encoding: no departure
 
 
 def test_data_corrupt_writes_the_same_pixels_and_metrics(val, single, materialised, tmp_path):
     marker = json.loads((materialised / "robench-generated.json").read_text())
-    assert marker["size"] == 224 and generator() in marker["generator"] and marker["recipe"] == "imagenet-c-gen/1"
+    assert marker["size"] == 224 and generator() in marker["generator"] and marker["recipe"] == RECIPE
+    assert marker["libraries"] == libraries() and marker["encoding"] == "jpeg"
     (cell,) = get_suite(SUITE).variants(val, ["brightness/4"])
     for key, data, _ in cell.source.iter_range(0, 3):
-        png = materialised / "brightness" / "4" / (os.path.splitext(key)[0] + ".png")
-        assert np.array_equal(pixels(png.read_bytes()), pixels(data))  # lossless: the same pixels
+        jpeg = materialised / "brightness" / "4" / (os.path.splitext(key)[0] + ".JPEG")
+        assert jpeg.read_bytes() == data  # the same JPEG bytes as on the fly
 
     out = tmp_path / "out"
     in_process(eval_args("imagenet-c", materialised, out))
@@ -173,13 +192,13 @@ def test_data_corrupt_writes_the_same_pixels_and_metrics(val, single, materialis
     copy = tmp_path / "resume"
     shutil.copytree(materialised, copy)
     lost = copy / "gaussian_noise" / "2" / os.path.relpath(next((val / "val").rglob("*.JPEG")), val / "val")
-    lost = lost.with_suffix(".png")
+    lost = lost.with_suffix(".JPEG")
     lost.unlink()
-    (lost.parent / ".tmp-killed.png").write_bytes(b"half a png")
+    (lost.parent / ".tmp-killed.JPEG").write_bytes(b"half a jpeg")
     result = in_process(["data", "corrupt", str(val), str(copy), "--select", SELECT, "-j", "0", "--no-progress"])
     assert f"wrote 1 images ({3 * N_CELLS - 1} already there)" in result.output
     assert lost.read_bytes() == (materialised / lost.relative_to(copy)).read_bytes()
-    assert not (lost.parent / ".tmp-killed.png").exists()
+    assert not (lost.parent / ".tmp-killed.JPEG").exists()
 
     # a folder made by another generator is not mixed with this one
     marker["corruption_generator"] = "imagecorruptions-imaug 0.0.0"
@@ -189,6 +208,37 @@ def test_data_corrupt_writes_the_same_pixels_and_metrics(val, single, materialis
 
     refused = CliRunner().invoke(cli, ["data", "corrupt", str(val), str(copy), "--select", "fog/1", "--no-progress"])
     assert refused.exit_code != 0 and "would mix two data sets" in refused.output
+
+
+def test_lossless_is_an_option_recorded_as_a_departure(val, tmp_path):
+    """--select lossless (eval) and --lossless (data corrupt): the pixels before the JPEG step, in a section
+    of their own; a lossless folder is never resumed as a JPEG one."""
+    from robench.leaderboard import protocol_key
+
+    (cell,) = get_suite(SUITE).variants(val, ["impulse_noise/2", "lossless"])
+    (jpeg_cell,) = get_suite(SUITE).variants(val, ["impulse_noise/2"])
+    for (key, data, _), (_, jpeg, _) in zip(cell.source.iter_range(0, 3), jpeg_cell.source.iter_range(0, 3)):
+        assert data[:2] == b"BM" and release_jpeg(pixels(data)) == jpeg  # the same pixels, before the JPEG step
+    out = tmp_path / "records"
+    in_process(eval_args(SUITE, val, out, select="impulse_noise/2,lossless"))
+    record = load(out / "colour_oracle" / f"{SUITE}.json")
+    assert [v["encoding"] for v in record["variants"]] == ["lossless"]
+    assert "lossless" in dict(protocol_key(record))["encoding"]
+    assert "lossless" in record["aggregates"]["generation"]["encoding"]
+
+    folder = tmp_path / "png"
+    result = in_process(["data", "corrupt", str(val), str(folder), "--select", "impulse_noise/2", "--lossless",
+                         "-j", "0", "--no-progress"])
+    assert "wrote 3 images" in result.output
+    for key, data, _ in cell.source.iter_range(0, 3):
+        png = folder / "impulse_noise" / "2" / (os.path.splitext(key)[0] + ".png")
+        assert np.array_equal(pixels(png.read_bytes()), pixels(data))
+    from click.testing import CliRunner
+    from robench.cli import cli
+
+    refused = CliRunner().invoke(cli, ["data", "corrupt", str(val), str(folder), "--select", "impulse_noise/2",
+                                       "--no-progress"])
+    assert refused.exit_code != 0 and "encoding 'lossless'" in refused.output
 
 
 def test_benchmark_cells_give_mce_and_a_generated_section(tmp_path):
@@ -242,6 +292,6 @@ def test_torchrun_tasks_and_processes_equal_one_process(val, single, materialise
     # robench data corrupt in 2 processes writes the same files as in this one
     out = tmp_path / "corrupt"
     in_process(["data", "corrupt", str(val), str(out), "--select", SELECT, "-j", "2", "--no-progress"])
-    files = sorted(p.relative_to(materialised) for p in materialised.rglob("*.png"))
-    assert len(files) == 3 * N_CELLS and files == sorted(p.relative_to(out) for p in out.rglob("*.png"))
+    files = sorted(p.relative_to(materialised) for p in materialised.rglob("*.JPEG"))
+    assert len(files) == 3 * N_CELLS and files == sorted(p.relative_to(out) for p in out.rglob("*.JPEG"))
     assert all((out / f).read_bytes() == (materialised / f).read_bytes() for f in files)

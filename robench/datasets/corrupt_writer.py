@@ -1,17 +1,20 @@
 """Materialising ``imagenet-c-gen``: the same pixels, written in the released ImageNet-C layout.
 
-``robench data corrupt VAL OUT`` writes ``OUT/<corruption>/<severity>/<wnid>/<name>.png``: for each
+``robench data corrupt VAL OUT`` writes ``OUT/<corruption>/<severity>/<wnid>/<name>.JPEG``: for each
 val image, the clean 224 px crop is made once and every selected cell is corrupted from it with the
-seed rule of ``robench.datasets.imagenet_c_gen`` (so the PNGs hold exactly the pixels that
-``-s imagenet-c-gen -r VAL`` feeds the model, and ``-s imagenet-c -r OUT`` gives the same metrics).
-PNG is lossless; the marker (``robench-generated.json``, size 224) makes the records say
-``data_origin: generated``.
+seed rule of ``robench.datasets.imagenet_c_gen`` and saved as the release was (PIL JPEG, quality 85,
+optimize), so the files hold exactly the bytes that ``-s imagenet-c-gen -r VAL`` feeds the model, and
+``-s imagenet-c -r OUT`` gives the same metrics. ``--lossless`` writes ``<name>.png`` instead (the
+pixels before the JPEG step; ``-s imagenet-c-gen --select lossless`` on the fly): the marker says so, and
+records of such a folder carry the departure. The marker (``robench-generated.json``, size 224) makes
+the records say ``data_origin: generated``.
 
 Resumable: every file is written under a temporary name beside it and renamed when complete
 (``robench.fileio.atomic_write_with``), so a file that exists is whole; a rerun skips those and removes
 the temporaries a killed run left. The marker, written first, records the generator, the recipe and
-the val images' fingerprint: a rerun with another generator version or other val images stops
-instead of mixing two data sets in one folder.
+the val images' fingerprint, the encoding and the version of every library that touches the pixels: a
+rerun with another generator, library version, encoding or other val images stops instead of mixing two
+data sets in one folder.
 """
 import os
 
@@ -21,16 +24,21 @@ from robench.errors import DatasetLayoutError, RobenchError
 _STATE = {}  # per worker process: the val folder source
 
 
-def output_name(key):
-    """``<wnid>/<name>.JPEG`` -> ``<wnid>/<name>.png`` (the stem of the val file, lossless extension)."""
-    return os.path.splitext(key)[0] + ".png"
+EXTENSIONS = {"jpeg": ".JPEG", "lossless": ".png"}  # the release's name for its JPEGs; PNG when lossless
 
 
-def _marker_details(val, generator, root):
+def output_name(key, encoding="jpeg"):
+    """``<wnid>/<name>.JPEG`` -> ``<wnid>/<name>.JPEG`` (or ``.png`` when lossless): the val file's stem."""
+    return os.path.splitext(key)[0] + EXTENSIONS[encoding]
+
+
+def _marker_details(val, generator, root, encoding):
     from robench.datasets import imagenet_c_gen as G
+    from robench.datasets.corruptions import libraries
 
     return {"generator": f"robench data corrupt with {generator}", "corruption_generator": generator,
             "recipe": G.RECIPE, "preprocessing": G.PREPROCESSING, "seed_rule": G.SEED_RULE,
+            "libraries": dict(libraries()), "encoding": encoding, "encoding_detail": G.ENCODINGS[encoding],
             "size": G.CROP, "source": os.path.abspath(root), "source_fingerprint": val.content_id()}
 
 
@@ -42,13 +50,13 @@ def _check_marker(out, details):
             raise RobenchError(f"{out} is not empty and was not made by robench data corrupt (no {GENERATED_MARKER}); "
                                "choose an empty or new folder")
         return
-    for key in ("corruption_generator", "recipe", "source_fingerprint"):
+    for key in ("corruption_generator", "recipe", "source_fingerprint", "libraries", "encoding"):
         if info.get(key) != details[key]:
             raise RobenchError(f"{out} was made with {key} {info.get(key)!r}, this run would use {details[key]!r}: "
                                "its files would mix two data sets; choose another folder (or delete this one)")
 
 
-def _existing(out, cells, wnids):
+def _existing(out, cells, wnids, extension):
     """{(corruption, severity): set of relative paths already written}; stale temporaries are removed."""
     done = {}
     for c, s in cells:
@@ -58,9 +66,9 @@ def _existing(out, cells, wnids):
             if not os.path.isdir(folder):
                 continue
             for entry in os.scandir(folder):
-                if entry.name.startswith(".tmp-") and entry.name.endswith(".png"):
+                if entry.name.startswith(".tmp-") and entry.name.endswith(extension):
                     os.unlink(entry.path)  # left by a killed run: never whole
-                elif entry.name.endswith(".png"):
+                elif entry.name.endswith(extension):
                     have.add(f"{wnid}/{entry.name}")
     return done
 
@@ -71,7 +79,7 @@ def _init_worker(folder):
     _STATE["folder"] = folder
 
 
-def _work(out, todo):
+def _work(out, todo, encoding="jpeg"):
     """Writes the cells of ``todo`` [(index, [(corruption, severity), ...])]; returns files written."""
     from robench.datasets.imagenet_c_gen import clean_crop, corrupt_pixels, encode
     from robench.fileio import atomic_write_with
@@ -86,22 +94,23 @@ def _work(out, todo):
             key = folder.entries[index][0]
             raise RobenchError(f"cannot read or decode {folder.locate(key)} ({type(e).__name__}: {e}); "
                                "remove or replace it and rerun (finished files are kept)") from None
-        name = output_name(key)
+        name = output_name(key, encoding)
         for c, s in cells:
-            data = encode(corrupt_pixels(clean, key, c, s), "PNG")
+            data = encode(corrupt_pixels(clean, key, c, s), "JPEG" if encoding == "jpeg" else "PNG")
 
             def save(tmp, data=data):
                 with open(tmp, "wb") as f:
                     f.write(data)
 
-            atomic_write_with(os.path.join(out, c, str(s), *name.split("/")), save, suffix=".png")
+            atomic_write_with(os.path.join(out, c, str(s), *name.split("/")), save, suffix=EXTENSIONS[encoding])
             written += 1
     return written
 
 
-def materialise(root, out, select=None, workers=0, progress=False, block=8):
+def materialise(root, out, select=None, workers=0, progress=False, block=8, lossless=False):
     """Writes the ``imagenet-c-gen`` cells of the val images under ``root`` (``--select`` as for eval)
-    to ``out`` in the ImageNet-C layout; returns (files written, files already there)."""
+    to ``out`` in the ImageNet-C layout, as JPEG q85 (or lossless PNG); returns (files written, files
+    already there)."""
     from tqdm import tqdm
 
     from robench.datasets import shards
@@ -111,12 +120,17 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8):
     if shards.is_shard_root(root):
         raise DatasetLayoutError(f"{root} is a shard set; robench data corrupt reads ImageNet val folders "
                                  "(val/<wnid>/*.JPEG)")
+    from robench.datasets.imagenet_c_gen import split_encoding
+
+    asked, select = split_encoding(select)  # --select lossless means --lossless here too
+    lossless = lossless or asked == "lossless"
     suite = ImageNetCGenSuite()
     variants = suite.variants(root, select)
     val = variants[0].source.val
     folder = val.folder
     cells = [(v.info["corruption"], v.info["severity"]) for v in variants]
-    names = [output_name(key) for key, _ in folder.entries]
+    encoding = "lossless" if lossless else "jpeg"
+    names = [output_name(key, encoding) for key, _ in folder.entries]
     seen, clashes = {}, []
     for (key, _), name in zip(folder.entries, names):
         if name in seen:
@@ -124,13 +138,13 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8):
         seen.setdefault(name, key)
     if clashes:
         raise DatasetLayoutError(f"{root}: val files whose names differ only by their extension would be written "
-                                 f"to one PNG ({'; '.join(clashes[:5])}); rename them")
-    details = _marker_details(val, variants[0].source.generator, root)
+                                 f"to one file ({'; '.join(clashes[:5])}); rename them")
+    details = _marker_details(val, variants[0].source.generator, root, encoding)
     _check_marker(out, details)
     os.makedirs(out, exist_ok=True)
     write_generated_marker(out, **details)
 
-    done = _existing(out, cells, sorted({n.split("/")[0] for n in names}))
+    done = _existing(out, cells, sorted({n.split("/")[0] for n in names}), EXTENSIONS[encoding])
     todo, already = [], 0
     for index, name in enumerate(names):
         missing = [cell for cell in cells if name not in done[cell]]
@@ -147,18 +161,18 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8):
         if workers <= 1 or len(blocks) <= 1:
             _init_worker(folder)
             for part in blocks:
-                n = _work(out, part)
+                n = _work(out, part, encoding)
                 written += n
                 bar.update(n)
         else:
-            written = _in_processes(out, folder, blocks, workers, bar)
+            written = _in_processes(out, folder, blocks, workers, bar, encoding)
     finally:
         bar.close()
         _STATE.clear()
     return written, already
 
 
-def _in_processes(out, folder, blocks, workers, bar):
+def _in_processes(out, folder, blocks, workers, bar, encoding):
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -174,7 +188,7 @@ def _in_processes(out, folder, blocks, workers, bar):
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
                              initializer=_init_worker, initargs=(folder,)) as pool:
-        pending = {pool.submit(_work, out, part) for part in blocks[:4 * workers]}
+        pending = {pool.submit(_work, out, part, encoding) for part in blocks[:4 * workers]}
         queued = iter(blocks[4 * workers:])
         try:
             while pending:
@@ -185,7 +199,7 @@ def _in_processes(out, folder, blocks, workers, bar):
                     bar.update(n)
                     part = next(queued, None)
                     if part is not None:
-                        pending.add(pool.submit(_work, out, part))
+                        pending.add(pool.submit(_work, out, part, encoding))
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -7,12 +7,15 @@ Corruptions and Perturbations" (ICLR 2019; https://github.com/hendrycks/robustne
 the same ``imagecorruptions`` module and runs unpatched on numpy 2, scikit-image >= 0.19 and
 setuptools without ``pkg_resources``, so robench no longer patches anything.
 
-Its glass blur moves pixels in a numba-compiled loop (a few seconds of compilation on the first
-call in a process, then milliseconds per image), so robench's own fast glass blur, written for
-the 30-s-per-image loop of imagecorruptions 1.1.2, is gone. Unlike the other corruptions, glass
-blur and impulse noise take a ``seed`` and, without one, draw it from fresh OS entropy rather than
-from ``np.random``; ``corrupt_array`` passes them a seed drawn from ``np.random``, so that, like
-every other corruption, they give the same pixels for the same ``np.random.seed``.
+Impulse noise takes a ``seed`` and, without one, draws it from fresh OS entropy rather than from
+``np.random``; ``corrupt_array`` passes it a seed drawn from ``np.random``, so that, like every other
+corruption, it gives the same pixels for the same ``np.random.seed``.
+
+Five corruptions depart from ImageNet-C's own generator (hendrycks/robustness ``make_imagenet_c.py``)
+in the package: glass_blur, frost, elastic_transform, motion_blur and snow. ``corrupt_array`` makes those
+five as the reference did (``robench.datasets.reference_corruptions``; motion blur and snow through ImageMagick, as
+the reference); the other 15 are the package's. ``libraries()`` names the version of every library that
+touches the pixels: a change in any of them may change pixels, so fingerprints and records carry them.
 
 Images corrupted this way are NOT the released ImageNet-C (several corruptions differ from the
 original generator, and the clean images are not ImageNet's): results on them are a separate,
@@ -48,9 +51,43 @@ def _module():
 
 
 def generator():
-    """The package and version that corrupt images, e.g. 'imagecorruptions-imaug 1.1.5'."""
+    """What corrupts images, e.g. 'imagecorruptions-imaug 1.1.5 + robench reference frost, elastic_transform,
+    motion_blur, snow/1' (the package for 15 corruptions, robench's reference-following code for 4)."""
+    from robench.datasets import reference_corruptions as R
+
     _module()
-    return f"{PACKAGE} {importlib.metadata.version(PACKAGE)}"
+    return f"{PACKAGE} {importlib.metadata.version(PACKAGE)} + robench reference {', '.join(R.CORRUPTIONS)}/{R.VERSION}"
+
+
+# distributions whose code touches the pixels of a generated image (Resize 256 is torchvision + Pillow)
+_PIXEL_DISTRIBUTIONS = ("numpy", "scipy", "scikit-image", "opencv-python", "opencv-python-headless",
+                        "opencv-contrib-python", "numba", "Pillow", "Wand", PACKAGE, "torchvision")
+
+
+@lru_cache(maxsize=None)
+def libraries():
+    """{library: version} of every library that touches generated pixels, ImageMagick included
+    ('missing' for ImageMagick/Wand when not installed: motion_blur and snow then refuse to run)."""
+    from robench.datasets.reference_corruptions import magick_version
+
+    out = {}
+    for name in _PIXEL_DISTRIBUTIONS:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name in ("Wand", "numba"):
+                out[name] = "missing"
+    if not any(k.startswith("opencv") for k in out):
+        import cv2
+
+        out["opencv"] = cv2.__version__
+    out["ImageMagick"] = magick_version() or "missing"
+    return out
+
+
+def libraries_text():
+    """``libraries()`` on one line, e.g. 'numpy 2.4.6, scipy 1.17.1, ...'."""
+    return ", ".join(f"{k} {v}" for k, v in libraries().items())
 
 
 @lru_cache(maxsize=None)
@@ -72,6 +109,13 @@ def corrupt_array(image, corruption, severity):
         raise RobenchError(f"imagecorruptions needs images of at least 32x32 pixels (got {image.shape[1]}x"
                            f"{image.shape[0]}); use --size 32 or more")
     package = _module()
+    from robench.datasets import reference_corruptions as R
+
+    if corruption in R.FUNCTIONS and int(severity) in (1, 2, 3, 4, 5):
+        pixels = np.array(image, dtype=np.uint8)
+        if pixels.ndim == 2:
+            pixels = np.stack([pixels] * 3, axis=-1)
+        return np.uint8(R.FUNCTIONS[corruption](pixels, int(severity)))
     if corruption in package.corruption_dict and _takes_seed(corruption):
         kwargs = {"seed": int(np.random.randint(2**32))}
     else:

@@ -3,8 +3,8 @@
 Each val image (``ROOT/val/<wnid>/*`` or the val folder itself) is read as RGB, resized so that its
 shorter side is 256 (bilinear) and center-cropped to 224, exactly as ImageNet-C was made
 (hendrycks/robustness ``make_imagenet_c.py``: ``trn.Compose([trn.Resize(256), trn.CenterCrop(224)])``
-on a PIL image), then corrupted by the ``imagecorruptions-imaug`` package
-(``robench.datasets.corruptions.corrupt_array``) after
+on a PIL image), then corrupted by ``robench.datasets.corruptions.corrupt_array`` (the ``imagecorruptions-imaug`` package
+for 15 corruptions; frost, elastic transform, motion blur and snow as the reference code made them) after
 
     np.random.seed(int.from_bytes(sha256(f"{key}|{corruption}|{severity}").digest()[:4], "little"))
 
@@ -12,17 +12,20 @@ where ``key`` is the image's ``<wnid>/<file name>``. The pixels of a cell theref
 image, the corruption, the severity and the generator's version: never on the world size, the
 job-array task, the DataLoader worker that reads it, the slice it is read in, or a resume. This runs
 inside the Source's ``iter_range`` (in the DataLoader workers); the corrupted image is handed to the
-engine as lossless BMP bytes (the fastest lossless format to decode: ~0.08 ms per 224 px image, PNG
-~0.3-0.7 ms), which it decodes as any other file. ``robench data corrupt`` writes the same pixels as
-PNG files in the released ImageNet-C layout (``robench.datasets.corrupt_writer``). A cell's fingerprint
-covers the val listing (names, labels, sizes, modification times), the cell, the generator's package
-and version, and the recipe (``RECIPE``: preprocessing, seed rule, encoding), so cached cells and merged
-job-array tasks never mix other images or another generator's pixels.
+engine as the release saved it: JPEG, PIL ``quality=85, optimize=True`` (make_imagenet_c.py), which the
+engine decodes as any other file. ``--select lossless`` (with any cells) hands it lossless BMP instead
+(the pixels before the JPEG step, ~0.08 ms per 224 px image to decode): a departure from the release,
+recorded as such (``departures``: its own leaderboard section). ``robench data corrupt`` writes the same
+bytes as files in the released ImageNet-C layout (``robench.datasets.corrupt_writer``). A cell's
+fingerprint covers the val listing (names, labels, sizes, modification times), the cell, the generator,
+the version of every library that touches the pixels (``corruptions.libraries``), the encoding and the
+recipe (``RECIPE``: preprocessing, seed rule), so cached cells and merged job-array tasks never mix other
+images, another library's pixels or another encoding.
 
 Cells, ``--select``, aggregates, columns and the AlexNet table are ImageNet-C's
 (``CorruptionSuite``): 15 corruptions x 5 severities (mCE, mean error) and the 4 extra corruptions,
 evaluated by default and reported apart. Images are 224x224 and never resized by the engine. The
-corruptions are not the released ImageNet-C's (another generator; JPEG-free), so every record says
+images are not the released ImageNet-C's (other val bytes, other library versions), so every record says
 ``data_origin: generated`` and the leaderboard gives it a section of its own.
 """
 import hashlib
@@ -38,13 +41,15 @@ from robench.datasets.imagenet_c import ImageNetCSuite
 from robench.errors import RobenchError
 from robench.metrics import imagenet_c as imagenet_c_metrics
 
-RECIPE = "imagenet-c-gen/1"  # bump when the preprocessing, the seed rule or the encoding changes
+RECIPE = "imagenet-c-gen/2"  # bump when the preprocessing, the seed rule or the encoding changes (2: JPEG q85)
 RESIZE, CROP = 256, 224
 PREPROCESSING = ("PIL RGB; torchvision Resize(256) (shorter side, bilinear) + CenterCrop(224), as "
                  "hendrycks/robustness make_imagenet_c.py")
 SEED_RULE = ("np.random.seed(int.from_bytes(sha256(f'{key}|{corruption}|{severity}'.encode()).digest()[:4], "
              "'little')) before each image, key = '<wnid>/<file name>' of the val image")
-ENCODING = "BMP on the fly (lossless); PNG when materialised by robench data corrupt"
+ENCODINGS = {"jpeg": "JPEG, PIL quality=85 optimize=True, as make_imagenet_c.py saved the release",
+             "lossless": "lossless (BMP on the fly; PNG from robench data corrupt --lossless), not the release's JPEG"}
+LOSSLESS = "lossless"  # the --select token that asks for lossless images
 
 
 def seed_for(key, corruption, severity):
@@ -77,13 +82,24 @@ def corrupt_pixels(clean, key, corruption, severity):
         np.random.set_state(state)
 
 
-def encode(pixels, fmt="BMP"):
-    """Lossless bytes of HxWx3 uint8 pixels (BMP: the fastest to decode; PNG for files on disk)."""
+JPEG_OPTIONS = {"quality": 85, "optimize": True}  # make_imagenet_c.py: Image.fromarray(...).save(path, quality=85, optimize=True)
+
+
+def encode(pixels, fmt="JPEG"):
+    """Bytes of HxWx3 uint8 pixels: JPEG as the release saved them (PIL, quality 85, optimize, PIL's default
+    4:2:0 subsampling), or lossless (BMP: the fastest to decode; PNG for files on disk)."""
     from PIL import Image
 
+    options = {"JPEG": JPEG_OPTIONS, "PNG": {"compress_level": 1}}.get(fmt, {})
     buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, fmt, **({"compress_level": 1} if fmt == "PNG" else {}))
+    Image.fromarray(pixels, "RGB").save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def split_encoding(select):
+    """(encoding, the other --select tokens): ``lossless`` among the tokens asks for lossless images."""
+    tokens = [t for t in (select or []) if t.strip().strip("/") != LOSSLESS]
+    return ("lossless" if len(tokens) < len(select or []) else "jpeg"), (tokens or None)
 
 
 class CleanVal:
@@ -115,8 +131,9 @@ class CorruptedSource(Source):
     corrupted 224x224 crop, label). A val file that cannot be decoded is passed on unchanged, so the
     engine names it (or skips it with --skip-bad-images) like any undecodable file."""
 
-    def __init__(self, val, corruption, severity, generator):
+    def __init__(self, val, corruption, severity, generator, libraries="", encoding="jpeg"):
         self.val, self.corruption, self.severity, self.generator = val, corruption, int(severity), generator
+        self.libraries, self.encoding = libraries, encoding  # corruptions.libraries_text(); a key of ENCODINGS
 
     @property
     def entries(self):  # (key, label) per sample, as a FolderSource has them (class counts)
@@ -143,7 +160,7 @@ class CorruptedSource(Source):
         except Exception as e:
             raise RobenchError(f"{self.generator} failed on {self.locate(key)} ({self.corruption}/{self.severity}): "
                                f"{type(e).__name__}: {e}") from None
-        return key, encode(pixels), label
+        return key, encode(pixels, "JPEG" if self.encoding == "jpeg" else "BMP"), label
 
     def read(self, index):
         return self.sample(*self.val.folder.read(index))
@@ -153,7 +170,8 @@ class CorruptedSource(Source):
             yield self.sample(key, data, label)
 
     def fingerprint(self):
-        text = f"{self.val.fingerprint()}|{self.corruption}|{self.severity}|{self.generator}|{RECIPE}|{SEED_RULE}"
+        text = (f"{self.val.fingerprint()}|{self.corruption}|{self.severity}|{self.generator}|{RECIPE}|{SEED_RULE}|"
+                f"{self.libraries}|{self.encoding}")
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -182,21 +200,24 @@ class ImageNetCGenSuite(CorruptionSuite):
 
     # --- data -----------------------------------------------------------------------------------
     def scan(self, root, select=None):
-        from robench.datasets.corruptions import corruption_names, generator
+        from robench.datasets.corruptions import corruption_names, generator, libraries, libraries_text
 
+        encoding, select = split_encoding(select)
         val = CleanVal(imagenet_val.val_source(root, self.layout, label_file=self.label_file))
         made = generator()  # also: a clear error when the package is not installed
         known = set(corruption_names("all"))
         cset = self.corruption_set
         cells, _ = self.choose_cells(select, {(c, s) for c in cset.all if c in known for s in cset.severities})
-        return [Variant(f"{self.name}/{c}/{s}", CorruptedSource(val, c, s, made), n_official=self.cell_size,
-                        info=self.cell_info(c, s, made), resize=False, stored_size=CROP)
+        versions, text = dict(libraries()), libraries_text()
+        return [Variant(f"{self.name}/{c}/{s}", CorruptedSource(val, c, s, made, text, encoding),
+                        n_official=self.cell_size, info=self.cell_info(c, s, made, versions, encoding), resize=False,
+                        stored_size=CROP)
                 for c, s in cells]
 
-    def cell_info(self, corruption, severity, generator=None):
+    def cell_info(self, corruption, severity, generator=None, libraries=None, encoding="jpeg"):
         info = {"corruption": corruption, "severity": severity, "group": self.corruption_set.groups[corruption]}
         if generator is not None:
-            info.update(generator=generator, recipe=RECIPE)
+            info.update(generator=generator, recipe=RECIPE, libraries=libraries, encoding=encoding)
         return info
 
     def data_origin(self, root):
@@ -210,8 +231,10 @@ class ImageNetCGenSuite(CorruptionSuite):
         out = super().aggregates(entries)
         made = next((e for e in entries if e.get("generator")), None)
         if made is not None:
+            encoding = made.get("encoding") or "jpeg"
             out["generation"] = {"generator": made["generator"], "recipe": made.get("recipe"),
-                                 "preprocessing": PREPROCESSING, "seed_rule": SEED_RULE, "encoding": ENCODING}
+                                 "libraries": made.get("libraries"), "preprocessing": PREPROCESSING,
+                                 "seed_rule": SEED_RULE, "encoding": ENCODINGS.get(encoding, encoding)}
             out.setdefault("definitions", {})["generation"] = (
                 "how the corrupted images were made on the fly from the val images (not the released ImageNet-C)")
         return out
@@ -222,6 +245,8 @@ class ImageNetCGenSuite(CorruptionSuite):
         out = super().departures(record)
         made = next((v.get("generator") for v in record["variants"] if v.get("generator")), None)
         out["origin"] = "generated on the fly from ImageNet val" + (f" by {made}" if made else "")
+        if any(v.get("encoding") == LOSSLESS for v in record["variants"]):
+            out["encoding"] = ENCODINGS[LOSSLESS]
         return out
 
     def write_generated(self, out, **options):
