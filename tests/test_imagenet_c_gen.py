@@ -295,3 +295,22 @@ def test_torchrun_tasks_and_processes_equal_one_process(val, single, materialise
     files = sorted(p.relative_to(materialised) for p in materialised.rglob("*.JPEG"))
     assert len(files) == 3 * N_CELLS and files == sorted(p.relative_to(out) for p in out.rglob("*.JPEG"))
     assert all((out / f).read_bytes() == (materialised / f).read_bytes() for f in files)
+
+
+def test_data_check_and_records_name_the_pixel_libraries(val, materialised, tmp_path):
+    import numpy
+
+    shown = in_process(["data", "check", SUITE, str(val), "--select", "fog/1"]).output
+    assert f"libraries: numpy {numpy.__version__}" in shown and "ImageMagick" in shown and "quality=85" in shown
+    shown = in_process(["data", "check", "imagenet-c", str(materialised), "--select", SELECT]).output
+    assert f"pixels made with: numpy {numpy.__version__}" in shown and "installed now differs" not in shown
+    (cell,) = get_suite("imagenet-c").variants(materialised, ["brightness/4"])
+    assert cell.info["libraries"] == libraries() and "encoding" not in cell.info  # JPEG: as released
+
+    copy = tmp_path / "older"
+    shutil.copytree(materialised, copy)
+    marker = json.loads((copy / "robench-generated.json").read_text())
+    marker["libraries"]["numpy"] = "1.26.4"  # made with another numpy
+    (copy / "robench-generated.json").write_text(json.dumps(marker))
+    shown = in_process(["data", "check", "imagenet-c", str(copy), "--select", SELECT]).output
+    assert f"installed now differs (numpy 1.26.4 -> {numpy.__version__})" in shown

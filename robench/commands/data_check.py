@@ -35,6 +35,8 @@ def command(suite, root, select, verify, labels, strict):
     for form, names in forms.items():  # per variant when they differ (ImageNet-C's cells, one tar each)
         which = f" ({len(names)} variant(s): {', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
         click.echo(f"format: {form}{which if len(forms) > 1 else ''}")
+    for line in getattr(chosen, "generation_lines", lambda root: [])(root):  # generated corruptions: who made the pixels
+        click.echo(line)
     damaged = [r for r in rows if r.problem]
     for r in damaged:
         click.echo(f"{r.variant}: {r.problem}", err=True)

@@ -96,10 +96,42 @@ class CorruptionSuite(Suite):
         if missing:
             self._raise_missing(missing, select, f"{folder}/<corruption>/<severity>/<wnid>/{self.image_glob}")
         size = self.stored_size_of(root)
+        made = self.made_by(root)
         return [Variant(f"{self.name}/{c}/{s}",
                         scan_wnid_folders(tree.subtree(f"{c}/{s}"), what=f"{c}/{s}/<wnid>/{self.image_glob}"),
-                        n_official=self.cell_size, info=self.cell_info(c, s, size), resize=False, stored_size=size)
+                        n_official=self.cell_size, info={**self.cell_info(c, s, size), **made}, resize=False,
+                        stored_size=size)
                 for c, s in cells]
+
+    def made_by(self, root):
+        """What a folder made by ``robench data corrupt`` says of its pixels (its marker): the libraries'
+        versions and a lossless encoding, carried into each variant of the record; {} for other data."""
+        from robench.datasets.base import generated_info
+
+        for folder in (root, find_data_dir(root, self.folder_names)):
+            info = generated_info(folder) or {}
+            if info.get("libraries") or info.get("encoding"):
+                out = {"libraries": info["libraries"]} if info.get("libraries") else {}
+                if info.get("encoding") == "lossless":
+                    out["encoding"] = "lossless"
+                return out
+        return {}
+
+    def generation_lines(self, root):
+        """Lines for ``robench data check``: the libraries that made a generated folder's pixels, and those
+        installed now where they differ (a version change that may change pixels shows here)."""
+        made = self.made_by(root)
+        if not made.get("libraries"):
+            return []
+        from robench.datasets.corruptions import version_changes
+
+        lines = ["pixels made with: " + ", ".join(f"{k} {v}" for k, v in made["libraries"].items())]
+        changed = version_changes(made["libraries"])
+        if changed:
+            lines.append(f"installed now differs ({changed}): robench data corrupt would make other files")
+        if made.get("encoding") == "lossless":
+            lines.append("encoding: lossless PNG, not the release's JPEG q85 (a departure in records)")
+        return lines
 
     def cell_info(self, corruption, severity, size):
         info = {"corruption": corruption, "severity": severity, "group": self.corruption_set.groups[corruption]}
@@ -146,11 +178,15 @@ class CorruptionSuite(Suite):
         return C.joined(self.corruption_set, self.errors_by_corruption(record["variants"]), clean_error)
 
     def departures(self, record):
-        """Fewer cells than the whole benchmark is a subset of the test data."""
+        """Fewer cells than the whole benchmark is a subset of the test data; lossless images made by
+        ``robench data corrupt --lossless`` are not the release's JPEGs."""
         cset = self.corruption_set
         cells = {(v.get("corruption"), v.get("severity")) for v in record["variants"]
                  if v.get("corruption") in cset.benchmark}
-        return {"data": "subset"} if len(cells) < len(cset.benchmark) * len(cset.severities) else {}
+        out = {"data": "subset"} if len(cells) < len(cset.benchmark) * len(cset.severities) else {}
+        if any(v.get("encoding") == "lossless" for v in record["variants"]):
+            out["encoding"] = "lossless images, not the release's JPEG q85"
+        return out
 
     def detail_tables(self, rows):
         from robench.datasets.corruption_tables import detail_tables

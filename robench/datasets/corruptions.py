@@ -85,6 +85,13 @@ def libraries():
     return out
 
 
+def version_changes(recorded):
+    """'numpy 2.4.6 -> 2.5.0, ...' for the libraries whose installed version differs from ``recorded``
+    ({library: version}, e.g. a generated folder's marker); '' when none does."""
+    now = libraries()
+    return ", ".join(f"{k} {v} -> {now.get(k, 'missing')}" for k, v in recorded.items() if now.get(k, "missing") != v)
+
+
 def libraries_text():
     """``libraries()`` on one line, e.g. 'numpy 2.4.6, scipy 1.17.1, ...'."""
     return ", ".join(f"{k} {v}" for k, v in libraries().items())

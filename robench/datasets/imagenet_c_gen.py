@@ -249,6 +249,12 @@ class ImageNetCGenSuite(CorruptionSuite):
             out["encoding"] = ENCODINGS[LOSSLESS]
         return out
 
+    def generation_lines(self, root):
+        """Lines for ``robench data check``: what would make the pixels, with every library's version."""
+        from robench.datasets.corruptions import generator, libraries_text
+
+        return [f"pixels made on the fly by {generator()}; {ENCODINGS['jpeg']}", f"libraries: {libraries_text()}"]
+
     def write_generated(self, out, **options):
         """A small generated ImageNet val (``out/val/<wnid>/*.JPEG``) to corrupt on the fly."""
         from robench.datasets.imagenet import write_imagenet
