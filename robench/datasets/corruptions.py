@@ -14,7 +14,8 @@ corruption, it gives the same pixels for the same ``np.random.seed``.
 Five corruptions depart from ImageNet-C's own generator (hendrycks/robustness ``make_imagenet_c.py``)
 in the package: glass_blur, frost, elastic_transform, motion_blur and snow. ``corrupt_array`` makes those
 five as the reference did (``robench.datasets.reference_corruptions``; motion blur and snow through ImageMagick, as
-the reference); the other 15 are the package's. ``libraries()`` names the version of every library that
+the reference); the other 14 are the package's (zoom blur through a faster, bit-identical implementation:
+``robench.datasets.fast_corruptions``). ``libraries()`` names the version of every library that
 touches the pixels: a change in any of them may change pixels, so fingerprints and records carry them.
 
 Images corrupted this way are NOT the released ImageNet-C (several corruptions differ from the
@@ -118,11 +119,14 @@ def corrupt_array(image, corruption, severity):
     package = _module()
     from robench.datasets import reference_corruptions as R
 
-    if corruption in R.FUNCTIONS and int(severity) in (1, 2, 3, 4, 5):
+    from robench.datasets import fast_corruptions as F
+
+    own = R.FUNCTIONS.get(corruption) or F.FUNCTIONS.get(corruption)
+    if own is not None and int(severity) in (1, 2, 3, 4, 5):
         pixels = np.array(image, dtype=np.uint8)
         if pixels.ndim == 2:
             pixels = np.stack([pixels] * 3, axis=-1)
-        return np.uint8(R.FUNCTIONS[corruption](pixels, int(severity)))
+        return np.uint8(own(pixels, int(severity)))
     if corruption in package.corruption_dict and _takes_seed(corruption):
         kwargs = {"seed": int(np.random.randint(2**32))}
     else:
