@@ -22,6 +22,8 @@ for _name, _target in (  # the paper's table order first: leaderboard columns fo
         ("imagenet-val-a200", "robench.datasets.imagenet_a:ImageNetValA200Suite"),
         ("imagenet-v2", "robench.datasets.imagenet_v2:ImageNetV2Suite"),
         ("imagenet-c-gen", "robench.datasets.imagenet_c_gen:ImageNetCGenSuite"),
+        ("imagenet-3dcc", "robench.datasets.imagenet_3dcc:ImageNet3DCCSuite"),
+        ("imagenet-c-bar", "robench.datasets.imagenet_c_bar:ImageNetCBarSuite"),
         ("cue-conflict", "robench.datasets.cue_conflict:CueConflictSuite")):
     SUITES.register(_name, _target)
 

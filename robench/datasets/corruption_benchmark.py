@@ -24,6 +24,7 @@ from robench.registry import close_names
 class CorruptionSuite(Suite):
     resize = False
     corruption_set = None  # a CorruptionSet (a property in subclasses, so that listing suites reads no file)
+    normalised = True  # False: no published baseline to normalise by (no CE/mCE; errors only)
     companion = "imagenet"
     cell_size = 50_000
     image_glob = "*.JPEG"
@@ -86,7 +87,7 @@ class CorruptionSuite(Suite):
         cset = self.corruption_set
         folder = find_data_dir(root, self.folder_names)  # named in messages
         tree = without_groups(suite_tree(self, root), sorted(set(cset.groups.values())), lambda n: n in cset.groups)
-        present = {(c, s) for c in cset.all for s in cset.severities if tree.is_dir(f"{c}/{s}")}
+        present = {(c, s) for c in cset.all for s in cset.severities if tree.is_dir(self.cell_folder(c, s))}
         if not present:
             held = f" or {', '.join(self.archives)}" if self.archives else ""
             raise DatasetLayoutError(
@@ -98,10 +99,16 @@ class CorruptionSuite(Suite):
         size = self.stored_size_of(root)
         made = self.made_by(root)
         return [Variant(f"{self.name}/{c}/{s}",
-                        scan_wnid_folders(tree.subtree(f"{c}/{s}"), what=f"{c}/{s}/<wnid>/{self.image_glob}"),
+                        scan_wnid_folders(tree.subtree(self.cell_folder(c, s)),
+                                          what=f"{self.cell_folder(c, s)}/<wnid>/{self.image_glob}"),
                         n_official=self.cell_size, info={**self.cell_info(c, s, size), **made}, resize=False,
                         stored_size=size)
                 for c, s in cells]
+
+    def cell_folder(self, corruption, severity):
+        """The folder of one cell under the root: ``<corruption>/<severity>`` (ImageNet-C-bar names its
+        severities by their parameter values instead)."""
+        return f"{corruption}/{severity}"
 
     def made_by(self, root):
         """What a folder made by ``robench data corrupt`` says of its pixels (its marker): the libraries'
@@ -164,7 +171,10 @@ class CorruptionSuite(Suite):
         return {c: [per[s] for s in self.corruption_set.severities] for c, per in cells.items() if set(per) == wanted}
 
     def aggregates(self, entries):
-        """mCE, mean error and the rest from the corruptions whose severities were all evaluated."""
+        """mCE, mean error and the rest from the corruptions whose severities were all evaluated; without a
+        published baseline (``normalised`` False) no CE or mCE, only the errors."""
+        if not self.normalised:
+            return unnormalised_aggregates(self.corruption_set, self.errors_by_corruption(entries))
         out = C.aggregates(self.corruption_set, self.errors_by_corruption(entries))
         out["notes"] = [] if out["mce"] is not None else [
             f"mCE and the mean error need all {len(self.corruption_set.benchmark)} benchmark corruptions x "
@@ -175,6 +185,8 @@ class CorruptionSuite(Suite):
         """Relative CE/mCE and the clean error, from the companion (clean) record of the same model."""
         accuracy = None if companion is None else top1_fraction(companion["variants"][0])
         clean_error = None if accuracy is None else 1.0 - accuracy
+        if not self.normalised:
+            return {"clean_error": None if clean_error is None else 100.0 * clean_error}
         return C.joined(self.corruption_set, self.errors_by_corruption(record["variants"]), clean_error)
 
     def departures(self, record):
@@ -197,3 +209,20 @@ class CorruptionSuite(Suite):
         from robench.datasets.corruption_tables import plots
 
         return plots(self, rows)
+
+
+def unnormalised_aggregates(corruption_set, errors):
+    """The aggregates of a benchmark without a baseline: mean error over the benchmark cells (null unless
+    all were evaluated), per corruption and per group; no CE or mCE."""
+    have = [c for c in corruption_set.benchmark if c in errors]
+    complete = len(have) == len(corruption_set.benchmark)
+    n_b, n_s = len(corruption_set.benchmark), len(corruption_set.severities)
+    definitions = C.definitions(corruption_set)
+    out = {"mean_error": C.mean_error(corruption_set, errors) if complete else None,
+           "group_mean_error": C.group_mean_error(corruption_set, errors),
+           "corruption_error": C.corruption_error(corruption_set, errors, have) if have else {},
+           "definitions": {"mean_error": definitions["mean_error"].replace("the RobustCNN paper's", "the published"),
+                           "group_mean_error": definitions["group_mean_error"],
+                           "corruption_error": definitions["corruption_error"]},
+           "notes": [] if complete else [f"the mean error needs all {n_b} corruptions x {n_s} severities"]}
+    return out
