@@ -179,8 +179,9 @@ class ImageNetCGenSuite(CorruptionSuite):
     name = "imagenet-c-gen"
     title = "ImageNet-C (generated)"
     description = ("ImageNet-C generated on the fly from your ImageNet val (Resize 256 + CenterCrop 224, "
-                   "imagecorruptions-imaug, one seed per image/corruption/severity): 15 corruptions x 5 severities "
-                   "(+4 extra, apart), 224px, no resize; mCE, relative mCE, mean error; data_origin generated")
+                   "ImageNet-C's corruptions as make_imagenet_c.py made them, one seed per image/corruption/severity, "
+                   "JPEG q85 as released): 15 corruptions x 5 severities (+4 extra, apart), 224px, no resize; mCE, "
+                   "relative mCE, mean error; data_origin generated")
     layout = ("val/<wnid>/*.JPEG (or the val folder itself): ImageNet val, corrupted on the fly into "
               "<corruption>/<severity 1-5> cells of 224x224 images")
     folder_names = ("val",)
