@@ -58,17 +58,23 @@ def effective_robustness(trend, clean, ood):
 def bootstrap_band(baseline_clean, baseline_ood, clean, ood, samples=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED,
                    level=0.95):
     """(low, high) arrays: the central ``level`` interval of each model's ER over trends refitted on
-    ``samples`` bootstrap resamples of the baseline set (numpy Generator seeded with ``seed``)."""
-    baseline_clean, baseline_ood = np.asarray(baseline_clean, float), np.asarray(baseline_ood, float)
+    ``samples`` bootstrap resamples of the baseline set (numpy Generator seeded with ``seed``). All
+    resamples are fitted at once (least squares in closed form over a (samples, n) index array), so
+    1,000 resamples of 600 baseline models for 800 models take a fraction of a second."""
+    x_all = logit(_fractions(baseline_clean, "clean"))
+    y_all = logit(_fractions(baseline_ood, "OOD"))
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(samples):
-        pick = rng.integers(0, len(baseline_clean), len(baseline_clean))
-        if np.ptp(baseline_clean[pick]) == 0:  # all one model: no line
-            continue
-        values.append(effective_robustness(fit_trend(baseline_clean[pick], baseline_ood[pick]), clean, ood))
+    pick = rng.integers(0, len(x_all), (samples, len(x_all)))
+    x, y = x_all[pick], y_all[pick]
+    xm, ym = x.mean(axis=1, keepdims=True), y.mean(axis=1, keepdims=True)
+    spread = ((x - xm) ** 2).sum(axis=1)
+    keep = spread > 0  # a resample of one model only has no line
+    slope = ((x - xm) * (y - ym)).sum(axis=1)[keep] / spread[keep]
+    intercept = ym[keep, 0] - slope * xm[keep, 0]
+    predicted = inverse_logit(slope[:, None] * logit(_fractions(clean, "clean"))[None, :] + intercept[:, None])
+    values = np.asarray(ood, dtype=float)[None, :] - predicted
     tail = (1 - level) / 2 * 100
-    return tuple(np.percentile(np.array(values), [tail, 100 - tail], axis=0))
+    return tuple(np.percentile(values, [tail, 100 - tail], axis=0))
 
 
 def _fractions(values, what):

@@ -6,7 +6,9 @@ leaderboard's column ids. Each row keeps its source (repository, file, commit) a
 evaluates every model at its own ``img_size``, ``crop_pct`` and ``interpolation``; a row at 224 px with
 the model's own preprocessing is the benchmark protocol, any other size is a protocol of its own.
 """
+import json
 import os
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -38,35 +40,69 @@ def timm_protocol(img_size):
 
 def read_timm(paths, commit):
     """Reported rows (a DataFrame in reported.csv's columns) from timm results CSVs: one row per
-    (model, image size), each file's top-1 in its column, ``source`` "timm", the commit in the URL."""
-    rows = {}
+    (model, image size), each file's top-1 in its column, ``source`` "timm", the commit in the URL.
+    Column-wise (pandas), so the committed leaderboard's 1,557 rows x 7 files read in well under a second."""
+    meta, values = [], {}
     for path in paths:
         name = os.path.basename(path)
         if name not in TIMM_FILES:
             raise RecordError(f"{path}: not a timm results file robench imports (expected one of "
                               f"{', '.join(sorted(TIMM_FILES))})")
         column_id = TIMM_FILES[name]
-        table = _read_csv(path)
-        for i, r in table.iterrows():
-            try:
-                size, top1 = int(r["img_size"]), float(r["top1"])
-                params = float(str(r["param_count"]).replace(",", "")) if r["param_count"] else None
-                crop = float(r["crop_pct"])
-            except ValueError:
-                raise RecordError(f"{path}: data row {i + 1} ({r['model']!r}) has a value that is not a number") from None
-            if not 0 <= top1 <= 100:
-                raise RecordError(f"{path}: data row {i + 1} ({r['model']!r}): top1 {top1} is outside 0-100")
-            row = rows.setdefault((r["model"], size), {
-                "model": r["model"], "source": "timm", "params_m": params, "protocol": timm_protocol(size),
-                "citation": TIMM_CITATION, "source_url": TIMM_URL.format(commit=commit),
-                "notes": f"img_size {size}, crop_pct {crop:g}, {r['interpolation']} (timm's own preprocessing)"})
-            if column_id in row:
-                raise RecordError(f"{path}: data row {i + 1} repeats model {r['model']!r} at {size} px")
-            row[column_id] = top1
-    ordered = sorted(rows.values(), key=lambda row: (row["protocol"], row["model"]))
-    columns = ["model", "source", *[c for c in TIMM_FILES.values() if any(c in row for row in ordered)],
-               "params_m", "protocol", "citation", "source_url", "notes"]
-    return pd.DataFrame(ordered, columns=columns)
+        frame = _timm_numbers(_read_csv(path), path)
+        earlier = values.get(column_id)
+        both = pd.concat([earlier, frame]) if earlier is not None else frame
+        repeated = both.duplicated(["model", "img_size"]).to_numpy()[len(both) - len(frame):]
+        if repeated.any():
+            i = int(repeated.argmax())
+            raise RecordError(f"{path}: data row {i + 1} repeats model {frame['model'].iat[i]!r} at "
+                              f"{frame['img_size'].iat[i]} px")
+        values[column_id] = both
+        meta.append(frame)
+    if not meta:
+        raise RecordError("no timm results files given")
+    rows = pd.concat(meta, ignore_index=True).drop_duplicates(["model", "img_size"], keep="first")
+    rows = rows.reset_index(drop=True)
+    for column_id in [c for c in TIMM_FILES.values() if c in values]:
+        top1 = values[column_id][["model", "img_size", "top1"]].rename(columns={"top1": column_id})
+        rows = rows.merge(top1, on=["model", "img_size"], how="left", validate="one_to_one")
+    out = pd.DataFrame({
+        "model": rows["model"].to_numpy(), "source": "timm",
+        **{cid: rows[cid].to_numpy(dtype=float) for cid in TIMM_FILES.values() if cid in values},
+        "params_m": rows["params_m"].to_numpy(),
+        "protocol": [timm_protocol(size) for size in rows["img_size"]],
+        "citation": TIMM_CITATION, "source_url": TIMM_URL.format(commit=commit),
+        "notes": [f"img_size {size}, crop_pct {crop:g}, {interp} (timm's own preprocessing)"
+                  for size, crop, interp in zip(rows["img_size"], rows["crop_pct"], rows["interpolation"])]})
+    keys = list(zip(out["protocol"], out["model"]))
+    order = sorted(range(len(out)), key=keys.__getitem__)
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _timm_numbers(table, path):
+    """model, img_size (int), top1, params_m (float or NaN), crop_pct, interpolation of one results file;
+    the first row with a value that is not a number, or a top-1 outside 0-100, is one line naming it."""
+    def number(column, optional=False):
+        text = table[column].str.replace(",", "", regex=False).str.strip()
+        values = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = values.isna() & ((text != "") if optional else True)
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise RecordError(f"{path}: data row {i + 1} ({table['model'].iat[i]!r}) has a value that is not a number")
+        return values
+
+    size, top1, params, crop = (number("img_size"), number("top1"), number("param_count", optional=True),
+                                number("crop_pct"))
+    if (size != size.round()).any():
+        i = int((size != size.round()).to_numpy().argmax())
+        raise RecordError(f"{path}: data row {i + 1} ({table['model'].iat[i]!r}) has a value that is not a number")
+    outside = (top1 < 0) | (top1 > 100)
+    if outside.any():
+        i = int(outside.to_numpy().argmax())
+        raise RecordError(f"{path}: data row {i + 1} ({table['model'].iat[i]!r}): top1 {float(top1.iat[i])} is outside 0-100")
+    return pd.DataFrame({"model": table["model"], "img_size": size.astype(int), "top1": top1.astype(float),
+                         "params_m": params.astype(float), "crop_pct": crop.astype(float),
+                         "interpolation": table["interpolation"]})
 
 
 def _read_csv(path):
@@ -79,3 +115,51 @@ def _read_csv(path):
         raise RecordError(f"{path}: missing column(s) {', '.join(missing)} (a timm results CSV has "
                           f"{', '.join(TIMM_COLUMNS)}, ...)")
     return table
+
+
+# ---- the leaderboard's imported/ folder: one sub-folder per published source, read at build time ----
+
+MANIFEST = "import.json"
+IMPORTERS = {"timm": lambda paths, manifest: read_timm(paths, manifest["commit"])}
+MANIFEST_FIELDS = ("importer", "repository", "commit", "licence", "files")
+
+
+@dataclass(frozen=True, eq=False)
+class Imported:
+    """One shipped source: its folder, its manifest (importer, repository, commit, licence, files) and
+    the reported rows the importer made of its files."""
+
+    name: str
+    folder: str
+    manifest: dict
+    rows: object  # DataFrame in reported.csv's columns
+
+
+def load_imported(folder):
+    """Every ``<folder>/<name>/import.json`` source, sorted by name; a missing folder is no sources.
+    The manifest names the importer and the files it reads, so a file shipped for reference only
+    (timm's ReaL-labels results) is never read; a bad manifest is one line naming it."""
+    if not folder or not os.path.isdir(folder):
+        return []
+    out = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name, MANIFEST)
+        if name.startswith(".") or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{path}: not a readable JSON manifest ({e})") from None
+        missing = [k for k in MANIFEST_FIELDS if not manifest.get(k)] if isinstance(manifest, dict) else ["all"]
+        if missing:
+            raise RecordError(f"{path}: missing field(s) {', '.join(missing)} (an import manifest has "
+                              f"{', '.join(MANIFEST_FIELDS)})")
+        if manifest["importer"] not in IMPORTERS:
+            raise RecordError(f"{path}: unknown importer {manifest['importer']!r} (known: {', '.join(sorted(IMPORTERS))})")
+        paths = [os.path.join(folder, name, f) for f in manifest["files"]]
+        absent = [p for p in paths if not os.path.isfile(p)]
+        if absent:
+            raise RecordError(f"{path}: lists {absent[0]}, which does not exist")
+        out.append(Imported(name, os.path.join(folder, name), manifest, IMPORTERS[manifest["importer"]](paths, manifest)))
+    return out

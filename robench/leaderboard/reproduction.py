@@ -19,10 +19,10 @@ def reproduction_frame(section):
     measured and a reported row of one model both hold in ``section`` (a main_rows frame); None if none."""
     metric_ids = [c for c in section.columns if c not in ("section", "model", "identity", "kind", "source", "params_m")]
     out = []
-    for model in sorted(set(section.loc[section["kind"] == 0, "model"]) & set(section.loc[section["kind"] == 1, "model"])):
+    for model in sorted(set(section.loc[section["kind"] == 0, "model"]) & set(section.loc[section["kind"] != 0, "model"])):
         rows = section[section["model"] == model]
         for _, measured in rows[rows["kind"] == 0].iterrows():
-            for _, reported in rows[rows["kind"] == 1].iterrows():
+            for _, reported in rows[rows["kind"] != 0].iterrows():
                 for cid in metric_ids:
                     m, r = measured.get(cid), reported.get(cid)
                     if pd.isna(m) or pd.isna(r):
@@ -34,12 +34,19 @@ def reproduction_frame(section):
     return pd.DataFrame(out) if out else None
 
 
-def reproduction_markdown(frame):
-    """The frame as a markdown table: names escaped, numbers with one decimal, differences signed."""
-    from robench.leaderboard.tables import render
+def reproduction_grid(frame):
+    """The frame as a tables.Grid: numbers with one decimal, differences signed."""
+    from robench.leaderboard.tables import Grid
 
     body = pd.DataFrame({
         "Model": frame["Model"], "Reported by": frame["Reported by"], "Column": frame["Column"],
         "Measured": [f"{v:.1f}" for v in frame["Measured"]], "Reported": [f"{v:.1f}" for v in frame["Reported"]],
         "Measured - reported": [f"{v:+.1f}" for v in frame["Difference"]], "Check": list(frame["Check"])})
-    return render(body, left=3)
+    return Grid.of(body, 3)
+
+
+def reproduction_markdown(frame):
+    """The frame as a markdown table: names escaped, numbers with one decimal, differences signed."""
+    from robench.leaderboard.tables import grid_markdown
+
+    return grid_markdown(reproduction_grid(frame))

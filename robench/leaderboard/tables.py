@@ -6,6 +6,7 @@ with one decimal, like the paper; a missing value is "–", never 0; the best va
 table is bold when at least two rows have one (ties, compared as shown, are all bold).
 """
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 from tabulate import tabulate
@@ -32,8 +33,9 @@ def model_labels(entries):
     return labels
 
 
-def main_rows(entries, reported, index=None):
-    """One row per (section, model, source): measured rows from records, reported rows from the CSV.
+def main_rows(entries, reported, index=None, imported=None):
+    """One row per (section, model, source): measured rows from records (kind 0), reported rows from the
+    CSV (kind 1) and imported rows from published results files (kind 2, ``importers.load_imported``).
     ``index``: ``robench.joins.index_records`` of every entry (built here when not given)."""
     labels = model_labels(entries)
     index = index if index is not None else index_records(e.record for e in entries)
@@ -46,15 +48,46 @@ def main_rows(entries, reported, index=None):
         row.update({cid: v for cid, v in record_values(e.record, joined_values(e.record, index)).items()
                     if v is not None})
     out = list(rows.values())
-    for _, r in reported.iterrows():
-        row = {"section": reported_protocol_key(r.get("protocol")), "model": r["model"], "identity": (r["model"], ""),
-               "kind": 1, "source": f"reported: {r['source']}", "params_m": _nan_to_none(r.get("params_m"))}
-        row.update({c: float(r[c]) for c in reported.columns if c in declared and pd.notna(r[c])})
-        out.append(row)
+    for kind, table in ((1, reported), (2, imported)):
+        if table is not None:
+            out += _published_rows(table, kind, declared)
     out.sort(key=lambda r: (section_order(r["section"]), r["model"], r["kind"], r["source"], r["identity"]))
     frame = pd.DataFrame(out, columns=list(META) + sorted({k for r in out for k in r if k not in META},
                                                           key=column_order))
     return frame
+
+
+def _published_rows(table, kind, declared):
+    """Row dicts of a reported.csv-shaped frame (column-wise: 1,500 imported rows stay fast)."""
+    metrics = [c for c in table.columns if c in declared]
+    protocols = table["protocol"] if "protocol" in table.columns else [""] * len(table)
+    params = table["params_m"] if "params_m" in table.columns else [None] * len(table)
+    keys = {text: reported_protocol_key(text) for text in set(protocols)}
+    values = {c: table[c].to_numpy(dtype=float) for c in metrics}
+    out = []
+    for i, (model, source, protocol, p) in enumerate(zip(table["model"], table["source"], protocols, params)):
+        row = {"section": keys[protocol], "model": model, "identity": (model, ""), "kind": kind,
+               "source": f"reported: {source}", "params_m": _nan_to_none(p)}
+        row.update({c: float(values[c][i]) for c in metrics if not pd.isna(values[c][i])})
+        out.append(row)
+    return out
+
+
+def markdown_selection(frame, top=None):
+    """The rows of one section the markdown shows: every measured and reported.csv row, the imported
+    rows of a model that has a measured row here (a reproduction), and the ``top`` imported rows with
+    the highest ImageNet top-1 (ties by model name), after them in that order. ``top`` None: all rows."""
+    imported = frame[frame["kind"] == 2]
+    if top is None or not len(imported):
+        return frame
+    hand = frame[frame["kind"] != 2]
+    measured = set(frame.loc[frame["kind"] == 0, "model"])
+    clean = "imagenet_top1" if "imagenet_top1" in frame.columns else None
+    ranked = imported.assign(_top1=imported[clean] if clean else float("nan"))
+    ranked = ranked.sort_values(["_top1", "model"], ascending=[False, True], na_position="last", kind="mergesort")
+    best = ranked.head(top).drop(columns="_top1")
+    twins = imported[imported["model"].isin(measured) & ~imported.index.isin(best.index)]
+    return pd.concat([hand, twins, best]).reset_index(drop=True)
 
 
 def sections(frame):
@@ -70,16 +103,52 @@ def metric_ids(frame, standard=True):
     return sorted(filled, key=column_order)
 
 
-def main_table(frame, standard=True):
-    """Markdown table of one section's rows."""
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """A table before its format, shared by the markdown and the HTML page: header texts, a footnote
+    label per header (or None), how many text columns come first, and the rows' cell strings (numbers
+    formatted here, the best of a column as ``**x**``, missing as "–")."""
+
+    headers: list
+    notes: list
+    left: int
+    rows: list
+
+    @classmethod
+    def of(cls, frame, left, notes=None):
+        """A Grid of a DataFrame of strings, its column names as headers."""
+        return cls(list(frame.columns), list(notes or [None] * len(frame.columns)), left,
+                   [[str(v) for v in row] for row in frame.values.tolist()])
+
+
+def grid_markdown(grid):
+    """A Grid as a GitHub markdown table (footnotes as ``[^label]`` after the header)."""
+    headers = [f"{h} [^{n}]" if n else h for h, n in zip(grid.headers, grid.notes)]
+    return render(pd.DataFrame(grid.rows, columns=headers) if grid.rows else pd.DataFrame(columns=headers),
+                  left=grid.left)
+
+
+def main_grid(frame, standard=True):
+    """One section's main table as a Grid: Model, Source, the filled columns, Params (M)."""
     ids = metric_ids(frame, standard)
-    body = {"Model": list(frame["model"]), "Source [^source]": list(frame["source"])}
+    body, notes = {"Model": list(frame["model"]), "Source": list(frame["source"])}, [None, "source"]
     for cid in ids:
         col = column(cid)
         values = frame[cid] if cid in frame.columns else pd.Series([None] * len(frame), dtype=float)
-        body[header(col)] = format_column(values, col.higher_is_better)
-    body["Params (M) [^params_m]"] = format_column(frame["params_m"], None, decimals=2)
-    return render(pd.DataFrame(body), left=2)
+        body[header_text(col)] = format_column(values, col.higher_is_better)
+        notes.append(footnote_label(col.id))
+    body["Params (M)"] = format_column(frame["params_m"], None, decimals=2)
+    notes.append("params_m")
+    return Grid.of(pd.DataFrame(body), 2, notes)
+
+
+def main_table(frame, standard=True):
+    """Markdown table of one section's rows."""
+    return grid_markdown(main_grid(frame, standard))
+
+
+def header_text(col):
+    return f"{col.header} {'↑' if col.higher_is_better else '↓'}"
 
 
 def header(col):
@@ -126,8 +195,8 @@ def render(table, left=1):
     return tabulate(cells, headers=list(table.columns), tablefmt="pipe", disable_numparse=True, colalign=align)
 
 
-def detail_markdown(table):
-    """Markdown of a suite's DetailTable: its text columns as they are, numbers formatted (best bold)."""
+def detail_grid(table):
+    """A suite's DetailTable as a Grid: its text columns as they are, numbers formatted (best bold)."""
     frame, body = table.frame, {}
     direction = None if table.lower_is_better is None else not table.lower_is_better
     for i, name in enumerate(frame.columns):
@@ -135,13 +204,20 @@ def detail_markdown(table):
             body[name] = [str(v) for v in frame[name]]
         else:
             body[name] = format_column(frame[name], direction)
-    return render(pd.DataFrame(body), left=table.text_columns)
+    return Grid.of(pd.DataFrame(body), table.text_columns)
+
+
+def detail_markdown(table):
+    """Markdown of a suite's DetailTable."""
+    return grid_markdown(detail_grid(table))
 
 
 def metrics_table(rows):
     """Every metric of every record, pooled over its variants (states summed): rows are (model label,
     suite name, record). A metric added in one module shows here with no other change. None when the
     records hold no states this robench can read."""
+    if not rows:  # no records: nothing to pool (and no torch to import)
+        return None
     from robench.errors import RobenchError
     from robench.metrics.base import MetricSet
 
