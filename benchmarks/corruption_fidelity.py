@@ -11,6 +11,10 @@ written, with shims for today's libraries only where it no longer runs: ``np.flo
 ``gaussian(multichannel=True)`` (scikit-image >= 0.19: ``channel_axis=-1``), ``np.fromstring`` on bytes
 (``np.frombuffer``), ``scipy.ndimage.interpolation`` (``scipy.ndimage``), and the frost texture paths
 (the byte-identical copies in the imagecorruptions package). Nothing of it is copied into robench.
+Its impulse noise calls scikit-image's ``random_noise``, which since scikit-image 0.19 ignores
+``np.random``: ``--skimage-noise`` gives the ``skimage/util/noise.py`` of the scikit-image of 2018 (e.g.
+``git show v0.14.1:skimage/util/noise.py`` of scikit-image/scikit-image), which the reference then calls
+(without it the impulse noise row compares two independent draws).
 
     python benchmarks/corruption_fidelity.py --reference /path/to/robustness/ImageNet-C/create_c/make_imagenet_c.py
     python benchmarks/corruption_fidelity.py --reference ... --write-pins tests/data/corruption_reference.npz
@@ -31,7 +35,17 @@ NAMES = {"gaussian_noise": "gaussian_noise", "shot_noise": "shot_noise", "impuls
          "spatter": "spatter", "saturate": "saturate"}
 
 
-def load_reference(path):
+def old_random_noise(path):
+    """``random_noise`` of an old scikit-image's noise.py (e.g. 0.14.1), run with today's img_as_float."""
+    import skimage.util
+
+    code = open(path).read().replace("from .dtype import img_as_float", "")
+    namespace = {"np": np, "img_as_float": skimage.util.img_as_float, "__name__": "skimage_noise_2018"}
+    exec(compile(code, path, "exec"), namespace)
+    return namespace["random_noise"]
+
+
+def load_reference(path, skimage_noise=None):
     """The reference's distortion functions (helpers + distortions; not its data loader or main loop)."""
     import imagecorruptions
     import skimage.filters
@@ -55,6 +69,11 @@ def load_reference(path):
         return skimage.filters.gaussian(image, sigma=sigma, **kwargs)
 
     namespace["gaussian"] = gaussian
+    if skimage_noise:
+        import types
+
+        namespace["sk"] = types.SimpleNamespace(util=types.SimpleNamespace(random_noise=old_random_noise(skimage_noise)),
+                                                color=namespace["sk"].color)
     return namespace
 
 
@@ -115,12 +134,13 @@ def differences(a, b):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference", required=True, help="path to make_imagenet_c.py")
+    parser.add_argument("--skimage-noise", help="skimage/util/noise.py of scikit-image 0.14-0.18, for impulse noise")
     parser.add_argument("--severities", default="1,2,3,4,5")
     parser.add_argument("--corruptions", default=",".join(NAMES))
     parser.add_argument("--write-pins", help="write the reference outputs of the first sample at severity 3 "
                                              "(and elastic/frost at 1) to this .npz, for the test that pins them")
     args = parser.parse_args(argv)
-    reference = load_reference(args.reference)
+    reference = load_reference(args.reference, args.skimage_noise)
     crops = sample_crops()
     severities = [int(s) for s in args.severities.split(",")]
     print("| corruption | max diff | mean diff | max diff after JPEG q85 | mean diff after JPEG q85 | "

@@ -1,4 +1,4 @@
-"""ImageNet-C-style corruptions from the ``imagecorruptions-imaug`` package, used as is.
+"""ImageNet-C's corruptions: the ``imagecorruptions-imaug`` package where it follows the reference code.
 
 ``imagecorruptions-imaug`` (PyPI; https://github.com/imaug/imagecorruptions) is the maintained
 fork of ``imagecorruptions`` (https://github.com/bethgelab/imagecorruptions), which packages the
@@ -7,20 +7,18 @@ Corruptions and Perturbations" (ICLR 2019; https://github.com/hendrycks/robustne
 the same ``imagecorruptions`` module and runs unpatched on numpy 2, scikit-image >= 0.19 and
 setuptools without ``pkg_resources``, so robench no longer patches anything.
 
-Impulse noise takes a ``seed`` and, without one, draws it from fresh OS entropy rather than from
-``np.random``; ``corrupt_array`` passes it a seed drawn from ``np.random``, so that, like every other
-corruption, it gives the same pixels for the same ``np.random.seed``.
-
-Five corruptions depart from ImageNet-C's own generator (hendrycks/robustness ``make_imagenet_c.py``)
-in the package: glass_blur, frost, elastic_transform, motion_blur and snow. ``corrupt_array`` makes those
-five as the reference did (``robench.datasets.reference_corruptions``; motion blur and snow through ImageMagick, as
-the reference); the other 14 are the package's (zoom blur through a faster, bit-identical implementation:
+Six corruptions depart from ImageNet-C's own generator (hendrycks/robustness ``make_imagenet_c.py``)
+in the package: impulse_noise and glass_blur (their own random generators, not ``np.random``), frost,
+elastic_transform, motion_blur and snow. ``corrupt_array`` makes those six as the reference did
+(``robench.datasets.reference_corruptions``; motion blur and snow through ImageMagick, as the
+reference); the other 13 are the package's (zoom blur through a faster, bit-identical implementation:
 ``robench.datasets.fast_corruptions``). ``libraries()`` names the version of every library that
 touches the pixels: a change in any of them may change pixels, so fingerprints and records carry them.
 
-Images corrupted this way are NOT the released ImageNet-C (several corruptions differ from the
-original generator, and the clean images are not ImageNet's): results on them are a separate,
-"generated" protocol.
+Images corrupted this way are NOT the released ImageNet-C (the clean images are the user's, and the
+libraries are today's): results on them are a separate, "generated" protocol. Any corruption the
+package takes a ``seed`` for, and robench does not make itself, gets one drawn from ``np.random``, so
+that the same ``np.random.seed`` always gives the same pixels.
 """
 import importlib
 import importlib.metadata

@@ -18,6 +18,12 @@ here from the reference's definitions and parameters; same draws from ``np.rando
   numba. The reference's "swap" ``x[h, w], x[h2, w2] = x[h2, w2], x[h, w]`` on numpy rows copies
   ``x[h2, w2]`` into ``x[h, w]`` and leaves ``x[h2, w2]`` as it was (the right side holds views); robench does
   exactly that.
+- ``impulse_noise``: the reference calls scikit-image's ``random_noise(mode='s&p', amount=c)``, which up to
+  scikit-image 0.18 (0.13-0.18 alike, so when ImageNet-C was made in 2018) drew two boolean masks from the
+  global ``np.random`` (``np.random.choice([True, False], p=[c, 1 - c])`` for the flipped values, then one
+  with p 0.5 for salt vs pepper) and set flipped values to 1 (salt) or 0 (pepper); since 0.19 it draws from
+  a fresh ``np.random.default_rng`` (OS entropy without a seed), which the package passes its own seed. robench
+  draws the two masks as scikit-image 0.18 did.
 - ``motion_blur`` and ``snow``: the reference blurs with ImageMagick's motion blur (``MagickMotionBlurImage``
   through Wand, on a PNG of the image); the package with a numpy kernel. These two need ImageMagick
   (Debian: ``apt-get install imagemagick libmagickwand-dev``) and the ``Wand`` package; without them they
@@ -36,12 +42,13 @@ import numpy as np
 from robench.errors import RobenchError
 
 VERSION = "1"  # bump when any function here changes pixels
-CORRUPTIONS = ("glass_blur", "motion_blur", "snow", "frost", "elastic_transform")
+CORRUPTIONS = ("impulse_noise", "glass_blur", "motion_blur", "snow", "frost", "elastic_transform")
 MAGICK_INSTALL = ("apt-get install imagemagick libmagickwand-dev (or your system's ImageMagick 6/7 with its "
                   "MagickWand library) and pip install Wand (in robench[corrupt])")
 
 _FROST = [(1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)]
 _FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg")  # randint(5): never the 6th
+_IMPULSE = [.03, .06, .09, 0.17, 0.27]
 _GLASS = [(0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)]  # sigma, max delta, iterations
 _MOTION = [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)]
 _SNOW = [(0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7), (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
@@ -211,4 +218,14 @@ def glass_blur(x, severity):
     return np.clip(gaussian(x / 255., sigma=sigma, channel_axis=-1), 0, 1) * 255
 
 
-FUNCTIONS = {"glass_blur": glass_blur, "motion_blur": motion_blur, "snow": snow, "frost": frost, "elastic_transform": elastic_transform}
+def impulse_noise(x, severity):
+    amount = _IMPULSE[severity - 1]
+    x = np.array(x) / 255.
+    flipped = np.random.choice([True, False], size=x.shape, p=[amount, 1 - amount])
+    salted = np.random.choice([True, False], size=x.shape, p=[0.5, 0.5])
+    x[flipped & salted] = 1.0
+    x[flipped & ~salted] = 0.0
+    return np.clip(x, 0, 1) * 255
+
+
+FUNCTIONS = {"impulse_noise": impulse_noise, "glass_blur": glass_blur, "motion_blur": motion_blur, "snow": snow, "frost": frost, "elastic_transform": elastic_transform}
