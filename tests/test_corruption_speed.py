@@ -68,3 +68,14 @@ def test_glass_blur_is_the_reference_loop(severity):
         got = reference_corruptions.glass_blur(img, severity)
         assert np.array_equal(got, want)
         assert np.random.random() == after_reference  # the same number of draws from np.random
+
+
+@pytest.mark.parametrize("p", [0.03, 0.17, 0.27, 0.5])
+def test_impulse_masks_are_np_random_choice(p):
+    """impulse noise's masks skip choice's gather but take the same draws (scikit-image <= 0.18's s&p)."""
+    np.random.seed(11)
+    want = np.random.choice([True, False], size=(37, 41, 3), p=[p, 1 - p])
+    after = np.random.random()
+    np.random.seed(11)
+    got = reference_corruptions._choose_true(p, (37, 41, 3))
+    assert np.array_equal(got, want) and np.random.random() == after

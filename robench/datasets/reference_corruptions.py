@@ -218,11 +218,20 @@ def glass_blur(x, severity):
     return np.clip(gaussian(x / 255., sigma=sigma, channel_axis=-1), 0, 1) * 255
 
 
+def _choose_true(p, shape):
+    """``np.random.choice([True, False], size=shape, p=[p, 1 - p])`` without its gather, the same draws:
+    legacy ``choice`` takes ``random_sample(shape)`` and picks True where a sample is below the first
+    entry of the normalised cumulative ``p`` (``searchsorted(side='right')`` gives 0 there)."""
+    cdf = np.cumsum([p, 1 - p])
+    cdf /= cdf[-1]
+    return np.random.random_sample(shape) < cdf[0]
+
+
 def impulse_noise(x, severity):
     amount = _IMPULSE[severity - 1]
     x = np.array(x) / 255.
-    flipped = np.random.choice([True, False], size=x.shape, p=[amount, 1 - amount])
-    salted = np.random.choice([True, False], size=x.shape, p=[0.5, 0.5])
+    flipped = _choose_true(amount, x.shape)
+    salted = _choose_true(0.5, x.shape)
     x[flipped & salted] = 1.0
     x[flipped & ~salted] = 0.0
     return np.clip(x, 0, 1) * 255
