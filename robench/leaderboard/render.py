@@ -207,7 +207,8 @@ def _section(key, frame, entries, labels, index, page):
             f"{len(frame)} rows: [`{page}`]({page}#{name}).",
             page=f"{len(frame)} rows ({n_imported} imported)."))
     standard = key == STANDARD
-    blocks.append(Table(tables.main_grid(shown, standard), tables.main_grid(frame, standard), "models"))
+    blocks.append(Table(tables.main_grid(shown, standard), tables.main_grid(frame, standard), "models",
+                        anchor=f"{name}-models"))
     reproduced = reproduction_frame(frame)
     if reproduced is not None:
         blocks += [Heading(3, "Measured beside reported"),
