@@ -1,11 +1,14 @@
-"""Per-sample predictions (``--save-predictions``): enough to recompute every metric offline.
+"""Per-sample predictions (``--save-predictions``): the per-sample store every metric is recomputed from.
 
 One parquet file per (model, suite) next to its record, ``<suite>.predictions.parquet``, with a
-row per sample: variant, index (position in the variant), key, label (1k index), top5_class
-(1k indices, best first), top5_prob and label_prob (the softmax probability of the true class;
-over the suite's 200 classes for ImageNet-R/A). top-1/top-5 follow from top5_class and label,
-NLL from label_prob, ECE from top5_prob[0]. Each finished slice result keeps its own part file (written
-before the slice result itself), so resumed and sharded runs assemble the same file at the end.
+row per sample: variant, index (position in the variant), key, label (1k index), then the store's
+columns (``robench.metrics.samples``): top5_class (1k indices, best first), top5_prob, label_prob
+(over the suite's 200 classes for ImageNet-R/A), label_logprob, label_logit, logsumexp, confidence,
+prediction, nonfinite, and the columns the suite's metrics add (prediction_1000way on R/A,
+cue_decision on cue-conflict). ``robench rescore`` rebuilds the record from it exactly, and
+``robench.stats`` resamples its images. Files from before the store hold the first seven columns
+only (top-1/top-5 are still recomputed from them). Each finished slice result keeps its own part file
+(written before the slice result itself), so resumed and sharded runs assemble the same file at the end.
 
 Every predictions file names the measurement it belongs to, in its parquet metadata (``robench``: the
 measurement id, the data fingerprint, the variants and the slice or task), so that a file left from an
@@ -15,7 +18,10 @@ import json
 
 import numpy as np
 
-COLUMNS = ("variant", "index", "key", "label", "top5_class", "top5_prob", "label_prob")
+COLUMNS = ("variant", "index", "key", "label", "top5_class", "top5_prob", "label_prob")  # in every file
+_LISTS = {"top5_class": np.int32, "top5_prob": np.float32}
+_EMPTY = {"top5_class": np.zeros((0, 5), np.int32), "top5_prob": np.zeros((0, 5), np.float32),
+          "label_prob": np.zeros(0, np.float32)}
 
 
 class PredictionRows:
@@ -39,21 +45,20 @@ class PredictionRows:
     def from_columns(cls, variant, columns):
         rows = cls(variant)
         if len(columns["index"]):
-            rows.chunks.append({k: columns[k] for k in COLUMNS if k != "variant"})
+            rows.chunks.append({k: v for k, v in columns.items() if k != "variant"})
         return rows
 
 
 def sorted_columns(variant, chunks):
     if not chunks:
-        return {"variant": [], "index": np.zeros(0, np.int64), "key": [], "label": np.zeros(0, np.int32),
-                "top5_class": np.zeros((0, 5), np.int32), "top5_prob": np.zeros((0, 5), np.float32),
-                "label_prob": np.zeros(0, np.float32)}
+        return {"variant": [], "index": np.zeros(0, np.int64), "key": [], "label": np.zeros(0, np.int32), **_EMPTY}
     index = np.concatenate([c["index"] for c in chunks])
     order = np.argsort(index, kind="stable")
     keys = [k for c in chunks for k in c["key"]]
     out = {"variant": [variant] * len(index), "index": index[order], "key": [keys[i] for i in order]}
-    for name in ("label", "top5_class", "top5_prob", "label_prob"):
-        out[name] = np.concatenate([c[name] for c in chunks])[order]
+    for name in chunks[0]:
+        if name not in out:
+            out[name] = np.concatenate([c[name] for c in chunks])[order]
     return out
 
 
@@ -65,15 +70,13 @@ def to_table(columns):
         width = values.shape[1] if values.ndim == 2 else 5
         return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), width)
 
-    return pa.table({
-        "variant": pa.array(columns["variant"], pa.string()),
-        "index": pa.array(columns["index"], pa.int64()),
-        "key": pa.array(columns["key"], pa.string()),
-        "label": pa.array(columns["label"], pa.int32()),
-        "top5_class": fixed_list(columns["top5_class"], np.int32),
-        "top5_prob": fixed_list(columns["top5_prob"], np.float32),
-        "label_prob": pa.array(np.asarray(columns["label_prob"], np.float32), pa.float32()),
-    })
+    out = {"variant": pa.array(columns["variant"], pa.string()), "index": pa.array(columns["index"], pa.int64()),
+           "key": pa.array(columns["key"], pa.string()), "label": pa.array(columns["label"], pa.int32())}
+    for name, values in columns.items():
+        if name in out:
+            continue
+        out[name] = fixed_list(values, _LISTS[name]) if name in _LISTS else pa.array(np.asarray(values))
+    return pa.table(out)
 
 
 IDENTITY_KEY = b"robench"
@@ -115,14 +118,14 @@ def record_identity(record):
 
 
 def read_columns(path):
-    """A predictions part file back as columns (the inverse of ``write_rows``)."""
+    """A predictions file back as columns (the inverse of ``write_rows``): every column it holds."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
     out = {}
-    for name in COLUMNS:
+    for name in table.column_names:
         column = table.column(name)
-        if name in ("top5_class", "top5_prob"):
+        if name in _LISTS:
             flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
             out[name] = flat.reshape(len(table), -1)
         elif name in ("variant", "key"):

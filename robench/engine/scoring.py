@@ -3,7 +3,8 @@
 Suites over a 200-class subset (ImageNet-R, ImageNet-A) are scored on those classes only: the
 logits are restricted to the subset's columns (in sorted-wnid order) before argmax and softmax,
 so a model that puts its maximum on a class outside the subset is still scored among the 200.
-Predictions name classes by their 1k index in either case.
+Predictions name classes by their 1k index in either case; with ``--save-predictions`` they are the
+per-sample store of ``robench.metrics.samples`` (what every metric needs, from the same tensors).
 
 With ``--nonfinite wrong`` an image whose 1000-way logit row holds a NaN or an infinity is scored as a
 wrong prediction by every metric: ``counted_wrong`` replaces its row by logits 0 with
@@ -75,13 +76,10 @@ class Scorer:
             labels = self.position[labels]
             if (labels < 0).any():
                 raise RobenchError("an image's class is outside this suite's 200-class subset")
-        metrics.update(logits, labels, full_logits=full_logits, full_target=full_labels, keys=keys, nonfinite=bad)
-        return self._top_k(logits, labels) if predictions else None
+        scores = metrics.update(logits, labels, full_logits=full_logits, full_target=full_labels, keys=keys,
+                                nonfinite=bad)
+        if not predictions:
+            return None
+        from robench.metrics.samples import sample_columns
 
-    def _top_k(self, logits, positions):
-        """{'top5_class': N x 5 1k indices, 'top5_prob': N x 5, 'label_prob': N} as numpy arrays."""
-        probs = logits.softmax(dim=1)
-        top = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
-        classes = top.indices if self.columns is None else self.columns[top.indices]
-        return {"top5_class": classes.to(torch.int32).numpy(), "top5_prob": top.values.numpy(),
-                "label_prob": probs.gather(1, positions[:, None])[:, 0].numpy()}
+        return sample_columns(scores, metrics.set, self.columns)  # the tensors the metrics saw: rescoring is exact

@@ -14,6 +14,10 @@ class Accuracy(Metric):
         state["correct1"] += hit[:, 0].sum()
         state["correct5"] += hit.any(dim=1).sum()
 
+    def sample_state(self, columns):
+        hit = columns["top5_class"] == columns["label"][:, None]
+        return {"correct1": hit[:, 0].astype(float), "correct5": hit.any(axis=1).astype(float)}
+
     def problem(self, state, n):
         c1, c5 = state["correct1"].item(), state["correct5"].item()
         return "" if c1 <= c5 <= n else f"correct1 {c1:g} <= correct5 {c5:g} <= n {n:g} does not hold"

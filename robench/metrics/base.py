@@ -40,6 +40,13 @@ def on_grid(values):
     return torch.round(values.double() * GRID) / GRID
 
 
+def on_grid_numpy(values):
+    """``on_grid`` for numpy arrays (the per-sample store): the same float64 numbers, bit for bit."""
+    import numpy as np
+
+    return np.round(np.asarray(values).astype(np.float64) * GRID) / GRID
+
+
 @dataclass(frozen=True)
 class Value:
     """One number a metric reports (in a variant's ``metrics``)."""
@@ -75,6 +82,22 @@ class Metric:
 
     def compute(self, state, n):
         raise NotImplementedError
+
+    def sample_columns(self, scores):
+        """Per-sample columns this metric needs in the per-sample store beyond the common ones
+        (``robench.metrics.samples.COMMON``): {column name: numpy array with one row per sample}."""
+        return {}
+
+    def sample_state(self, columns):
+        """{state field: numpy array (samples x field shape)}: each sample's contribution to the state,
+        from the per-sample store's ``columns`` (numpy arrays). Their sum over samples is the state
+        ``update`` adds up, exactly, so ``robench rescore`` rebuilds records without the model and a
+        bootstrap resamples images. A metric that cannot be computed from the store raises
+        ``robench.metrics.samples.NotInStore``."""
+        from robench.metrics.samples import NotInStore
+
+        raise NotInStore(f"metric '{self.name}' cannot be computed from the per-sample store (it defines no "
+                         "sample_state)")
 
 
 def count_problem(state, field, n):
@@ -178,12 +201,13 @@ class MetricState:
 
     @torch.no_grad()
     def update(self, logits, target, **context):
-        """Adds one batch; ``target`` holds class positions in ``logits``' columns; ``context``: the
-        other fields of ``Scores`` (full_logits, full_target, keys, nonfinite)."""
+        """Adds one batch and returns its ``Scores``; ``target`` holds class positions in ``logits``'
+        columns; ``context``: the other fields of ``Scores`` (full_logits, full_target, keys, nonfinite)."""
         scores = Scores(logits, target, **context)
         self.state["n"] += scores.target.numel()
         for metric in self.set.metrics:
             metric.update(self.state, scores)
+        return scores  # the per-sample store reads the same tensors (robench.metrics.samples)
 
     def merge(self, other):
         """Adds another state of the same set into this one (tasks, ranks, slice results); returns self."""

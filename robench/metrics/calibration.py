@@ -4,7 +4,7 @@ Kept as three additive histograms (count, summed confidence, summed correctness 
 of merged tasks is exactly the ECE of one pass."""
 import torch
 
-from robench.metrics.base import Metric, Value, on_grid
+from robench.metrics.base import Metric, Value, on_grid, on_grid_numpy
 
 ECE_BINS = 15
 
@@ -22,6 +22,17 @@ class ExpectedCalibrationError(Metric):
         state["bin_count"] += torch.bincount(bins, minlength=ECE_BINS).double()
         state["bin_conf"] += torch.bincount(bins, weights=on_grid(conf), minlength=ECE_BINS)
         state["bin_correct"] += torch.bincount(bins, weights=correct, minlength=ECE_BINS)
+
+    def sample_state(self, columns):
+        import numpy as np
+
+        conf = np.asarray(columns["confidence"]).astype(np.float64)
+        bins = np.clip((conf * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)  # conf >= 0: truncation is floor
+        one_hot = np.zeros((len(conf), ECE_BINS))
+        one_hot[np.arange(len(conf)), bins] = 1.0
+        correct = (columns["prediction"] == columns["label"]).astype(np.float64)
+        return {"bin_count": one_hot, "bin_conf": one_hot * on_grid_numpy(conf)[:, None],
+                "bin_correct": one_hot * correct[:, None]}
 
     def problem(self, state, n):
         count, correct = state["bin_count"], state["bin_correct"]

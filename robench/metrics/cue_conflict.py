@@ -223,7 +223,8 @@ def _metric_class():
         def applies_to(cls, suite):
             return getattr(suite, "name", suite) == "cue-conflict"
 
-        def update(self, state, scores):
+        def decisions(self, scores):
+            """(shape, texture, 16-way decision) position tensors of a batch."""
             shapes, textures = _parse_keys(scores.keys)
             shape = torch.tensor(shapes, dtype=torch.long)
             texture = torch.tensor(textures, dtype=torch.long)
@@ -234,6 +235,29 @@ def _metric_class():
                 raise RobenchError(f"metric 'cue_conflict': {decision.numel()} logits rows for {shape.numel()} names")
             if scores.nonfinite.any():  # --nonfinite wrong: neither shape nor texture
                 decision = torch.where(scores.nonfinite, neither(shape, texture), decision)
+            return shape, texture, decision
+
+        def sample_columns(self, scores):
+            return {"cue_decision": self.decisions(scores)[2].to(torch.int8).numpy()}
+
+        def sample_state(self, columns):
+            import numpy as np
+
+            shapes, textures = _parse_keys(columns["key"])
+            shape, texture = np.asarray(shapes, dtype=np.int64), np.asarray(textures, dtype=np.int64)
+            decision = np.asarray(columns["cue_decision"]).astype(np.int64)
+            k, rows = N_CATEGORIES, np.arange(len(shape))
+            table = np.zeros((len(shape), k, k))
+            table[rows, shape, decision] = 1.0
+            conflict = np.zeros((len(shape), k, 3))
+            differ = shape != texture
+            conflict[rows, shape, 0] = differ
+            conflict[rows, shape, 1] = differ & (decision == shape)
+            conflict[rows, shape, 2] = differ & (decision == texture)
+            return {"cue_decisions": table, "cue_conflict": conflict}
+
+        def update(self, state, scores):
+            shape, texture, decision = self.decisions(scores)
             k = N_CATEGORIES
             state["cue_decisions"] += torch.bincount(shape * k + decision, minlength=k * k).reshape(k, k).double()
             conflict = shape != texture

@@ -31,6 +31,9 @@ class NonFinite(Metric):
     def update(self, state, scores):
         state["nonfinite"] += scores.nonfinite.sum()
 
+    def sample_state(self, columns):
+        return {"nonfinite": columns["nonfinite"].astype(float)}
+
     def problem(self, state, n):
         return count_problem(state, "nonfinite", n)
 

@@ -37,6 +37,12 @@ class Top1AllClasses(Metric):
         predicted = scores.full_logits.argmax(dim=1)
         state["correct1_1000way"] += predicted.eq(scores.full_target).sum()
 
+    def sample_columns(self, scores):
+        return {"prediction_1000way": scores.full_logits.argmax(dim=1).int().numpy()}
+
+    def sample_state(self, columns):
+        return {"correct1_1000way": (columns["prediction_1000way"] == columns["label"]).astype(float)}
+
     def problem(self, state, n):
         return count_problem(state, "correct1_1000way", n)
 
