@@ -18,7 +18,8 @@ PAGE = os.path.join(REPO, "leaderboard", "index.html")
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]
-TIMM_FILES = ["results-imagenet.csv", "results-imagenet-r.csv", "results-sketch.csv"]
+TIMM_FILES = ["results-imagenet.csv", "results-imagenet-r.csv", "results-imagenet-r-clean.csv", "results-imagenet-a.csv",
+              "results-imagenet-a-clean.csv", "results-sketch.csv", "results-imagenetv2-matched-frequency.csv"]
 
 
 def _missing():
@@ -57,7 +58,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def standard_rows():
-    """timm's 224 px rows (model, ImageNet, R, Sketch) plus the paper's five, as the page's standard table holds them."""
+    """timm's 224 px rows, as the page's standard table holds them (with Hendrycks' ten and the paper's five)."""
     rows = read_timm([os.path.join(REPO, "leaderboard", "imported", "timm", f) for f in TIMM_FILES], "x")
     return rows[rows["protocol"] == ""]
 
@@ -130,7 +131,9 @@ def test_the_filter_keeps_the_rows_that_contain_the_text(browser, standard_rows)
     expected = sorted(m for m in standard_rows["model"] if "resnet50.a1" in m)
     visible = rows(browser, "standard-models")
     assert sorted(r[0] for r in visible) == expected and len(expected) == 3
-    assert count.text == f"{len(expected)} of 789 rows"
+    total = len(rows(browser, "standard-models", visible_only=False))
+    assert total == len(standard_rows) + 10 + 5  # timm's, Hendrycks', the paper's
+    assert count.text == f"{len(expected)} of {total} rows"
     box.clear()
     box.send_keys("ROBUST_RESNET")  # case does not matter
     assert len(rows(browser, "standard-models")) == 4
@@ -138,7 +141,7 @@ def test_the_filter_keeps_the_rows_that_contain_the_text(browser, standard_rows)
     box.send_keys(" ")
     box.clear()
     browser.execute_script("arguments[0].dispatchEvent(new Event('input'));", box)
-    assert len(rows(browser, "standard-models")) == 789 and count.text == "789 rows"
+    assert len(rows(browser, "standard-models")) == total and count.text == f"{total} rows"
 
 
 def test_the_er_table_sorts_by_its_band_cells_as_numbers(browser):

@@ -56,9 +56,12 @@ def test_the_readme_shows_the_papers_rows_and_the_best_ten_imported_rows_of_each
     paper = ["deit_small_patch16_224", "robust_resnet_down_inverted_dw_small", "robust_resnet_dw_small",
              "robust_resnet_inverted_dw_small", "robust_resnet_up_inverted_dw_small"]
     at_224 = timm[timm["protocol"] == ""].sort_values(["imagenet_top1", "model"], ascending=[False, True])
-    assert shown == paper + list(at_224["model"][:MARKDOWN_TOP])
-    assert shown[5] == "eva_giant_patch14_224.clip_ft_in1k"
-    assert "all 789 rows: [`index.html`](index.html#standard)" in standard
+    hendrycks = ["ResNet-50 + Assemble-ResNet50", "ResNet-50 + BlurAfterConv", "ResNet-50 + Group-wise Inhibition+DataAug",
+                 "ResNet-50 + AugMix", "ResNet-50 + Group-wise Inhibition", "ResNet-50", "ResNet-50 + ANT (3x3)",
+                 "ResNet-50 + DeepAugment+AugMix", "ResNet-50 + Patch Uniform", "ResNet-50 + Stylized ImageNet"]
+    assert shown == paper + hendrycks + list(at_224["model"][:MARKDOWN_TOP])  # per source, best ImageNet first
+    assert shown[15] == "eva_giant_patch14_224.clip_ft_in1k"
+    assert "all 799 rows: [`index.html`](index.html#standard)" in standard
     at_448 = section_text(board.markdown, "Separate protocol: reported under: timm validate.py at 448 px input")
     best = timm[timm["protocol"] == "timm validate.py at 448 px input"].sort_values("imagenet_top1", ascending=False)
     assert model_rows(at_448) == list(best["model"][:MARKDOWN_TOP])
@@ -70,12 +73,12 @@ def test_the_readme_shows_the_papers_rows_and_the_best_ten_imported_rows_of_each
 def test_the_committed_page_holds_every_row_and_is_current(board, page, timm):
     assert stale(board, os.path.join(BOARD, "README.md")) == []
     standard = page.split('<table id="standard-models"', 1)[1].split("</table>", 1)[0]
-    assert standard.count("<tr>") == 1 + 789  # the header row and every standard-protocol row
+    assert standard.count("<tr>") == 1 + 799  # the header row and every standard-protocol row
     total = sum(table.split("<tbody>", 1)[1].count("<tr>")
                 for table in re.findall(r'<table id="(?!standard-er)[^"]*" class="sortable">.*?</table>', page, re.S)
                 if "<th scope=\"col\" data-type=\"text\" data-first=\"asc\"><button type=\"button\">Source" in table
                 and "ER " not in table.split("</thead>")[0] and "Notes" not in table.split("</thead>")[0])
-    assert total == 1557 + 5
+    assert total == 1557 + 10 + 5
     assert "resnet50.tv_in1k" in page and "img_size 224, crop_pct 0.875, bilinear" in page  # per-row notes
 
 
@@ -96,7 +99,7 @@ def test_check_compares_the_page_text_and_not_its_png_bytes(tmp_path):
     other_png = re.sub(r"(data:image/png;base64,)[A-Za-z0-9+/=]+", r"\1QUJD", text)
     page.write_text(other_png, encoding="utf-8")
     assert CliRunner().invoke(cli, args).exit_code == 0  # PNG bytes vary with matplotlib: not compared
-    page.write_text(text.replace("789 rows", "788 rows", 1), encoding="utf-8")
+    page.write_text(text.replace("799 rows", "798 rows", 1), encoding="utf-8")
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and f"{page} differs from what the entries generate" in result.stderr
     page.write_text(re.sub(r"(data:image/png;base64,)[A-Za-z0-9+/=]+", r"\1", text), encoding="utf-8")
@@ -104,6 +107,30 @@ def test_check_compares_the_page_text_and_not_its_png_bytes(tmp_path):
     assert result.exit_code == 1 and "has a plot without its image" in result.stderr
     page.unlink()
     assert "index.html does not exist" in CliRunner().invoke(cli, args).stderr
+
+
+def test_hendrycks_imagenet_c_leaderboard_rows_come_from_the_shipped_readme():
+    from robench.leaderboard.importers import read_hendrycks_c
+
+    path = os.path.join(BOARD, "imported", "hendrycks-robustness", "robustness-README.md")
+    rows = read_hendrycks_c([path], "8190fe3").set_index("model")
+    assert len(rows) == 10 and (rows["protocol"] == "").all() and (rows["source"] == "hendrycks-robustness").all()
+    assert (rows.loc["ResNet-50", "imagenet_c_mce"], rows.loc["ResNet-50", "imagenet_top1"]) == (76.7, 76.15)
+    assert (rows.loc["ResNet-50 + AugMix", "imagenet_c_mce"], rows.loc["ResNet-50 + AugMix", "imagenet_top1"]) == (65.3, 77.53)
+    assert "Hendrycks and Mu et al. (ICLR 2020); standalone method: Yes" in rows.loc["ResNet-50 + AugMix", "notes"]
+
+
+def test_a_readme_without_the_leaderboard_table_is_one_line(tmp_path):
+    from robench.errors import RecordError
+    from robench.leaderboard.importers import read_hendrycks_c
+
+    bad = tmp_path / "README.md"
+    bad.write_text("# robustness\n\n## ImageNet-C Leaderboard\n\n| Method | mCE |\n|---|---|\n| x | 1% |\n")
+    with pytest.raises(RecordError, match="does not have the columns Method, Reference"):
+        read_hendrycks_c([str(bad)], "c")
+    bad.write_text("# robustness\n")
+    with pytest.raises(RecordError, match="no '## ImageNet-C Leaderboard' heading"):
+        read_hendrycks_c([str(bad)], "c")
 
 
 @pytest.mark.parametrize("name,baseline", [

@@ -8,6 +8,7 @@ the model's own preprocessing is the benchmark protocol, any other size is a pro
 """
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -117,10 +118,62 @@ def _read_csv(path):
     return table
 
 
+HENDRYCKS_URL = "https://github.com/hendrycks/robustness/blob/{commit}/README.md"
+HENDRYCKS_CITATION = ("D. Hendrycks, T. Dietterich. Benchmarking Neural Network Robustness to Common Corruptions "
+                      "and Perturbations. ICLR 2019 (hendrycks/robustness README, ImageNet-C Leaderboard)")
+HENDRYCKS_HEADING = "## ImageNet-C Leaderboard"
+HENDRYCKS_HEADER = ("Method", "Reference", "Standalone?", "mCE", "Clean Error")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def read_hendrycks_c(paths, commit):
+    """Reported rows from the "ImageNet-C Leaderboard" table of hendrycks/robustness' README: one row per
+    method (all ResNet-50 backbones on ImageNet-1k, 224 px), ``imagenet_c_mce`` the mCE and
+    ``imagenet_top1`` 100 - the clean error, the method, reference and "Standalone?" cell in the notes."""
+    rows = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise RecordError(f"{path}: not a readable README ({e})") from None
+        if HENDRYCKS_HEADING not in lines:
+            raise RecordError(f"{path}: no '{HENDRYCKS_HEADING}' heading (expected hendrycks/robustness' README.md)")
+        table = []
+        for line in lines[lines.index(HENDRYCKS_HEADING) + 1:]:
+            if line.startswith("#"):
+                break
+            if line.strip().startswith("|"):
+                table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+            elif table:
+                break
+        if len(table) < 3 or tuple(table[0][:5]) != HENDRYCKS_HEADER:
+            raise RecordError(f"{path}: the ImageNet-C leaderboard table does not have the columns "
+                              f"{', '.join(HENDRYCKS_HEADER)}")
+        for i, cells in enumerate(table[2:]):
+            method, reference, standalone, mce, clean = (cells + [""] * 5)[:5]
+            try:
+                mce_value, clean_error = float(mce.rstrip("%")), float(clean.rstrip("%"))
+            except ValueError:
+                raise RecordError(f"{path}: leaderboard row {i + 1} ({method!r}) has a value that is not a "
+                                  "number") from None
+            name, cited = _LINK.sub(r"\1", method), _LINK.sub(r"\1", reference) or "none given"
+            rows.append({
+                "model": "ResNet-50" if name == "ResNet-50 Baseline" else f"ResNet-50 + {name}",
+                "source": "hendrycks-robustness", "imagenet_top1": round(100 - clean_error, 3),
+                "imagenet_c_mce": mce_value, "params_m": None, "protocol": "", "citation": HENDRYCKS_CITATION,
+                "source_url": HENDRYCKS_URL.format(commit=commit),
+                "notes": f"{name}: ResNet-50 backbone, ImageNet-1k, 224 px; reference {cited}; "
+                         f"standalone method: {standalone}"})
+    return pd.DataFrame(rows, columns=["model", "source", "imagenet_top1", "imagenet_c_mce", "params_m", "protocol",
+                                       "citation", "source_url", "notes"])
+
+
 # ---- the leaderboard's imported/ folder: one sub-folder per published source, read at build time ----
 
 MANIFEST = "import.json"
-IMPORTERS = {"timm": lambda paths, manifest: read_timm(paths, manifest["commit"])}
+IMPORTERS = {"timm": lambda paths, manifest: read_timm(paths, manifest["commit"]),
+             "hendrycks-imagenet-c": lambda paths, manifest: read_hendrycks_c(paths, manifest["commit"])}
 MANIFEST_FIELDS = ("importer", "repository", "commit", "licence", "files")
 
 

@@ -75,17 +75,18 @@ def _published_rows(table, kind, declared):
 
 def markdown_selection(frame, top=None):
     """The rows of one section the markdown shows: every measured and reported.csv row, the imported
-    rows of a model that has a measured row here (a reproduction), and the ``top`` imported rows with
-    the highest ImageNet top-1 (ties by model name), after them in that order. ``top`` None: all rows."""
+    rows of a model that has a measured row here (a reproduction), and, per imported source (in name
+    order), its ``top`` rows with the highest ImageNet top-1 (ties by model name, missing last), after
+    them in that order. ``top`` None: all rows."""
     imported = frame[frame["kind"] == 2]
     if top is None or not len(imported):
         return frame
     hand = frame[frame["kind"] != 2]
     measured = set(frame.loc[frame["kind"] == 0, "model"])
-    clean = "imagenet_top1" if "imagenet_top1" in frame.columns else None
-    ranked = imported.assign(_top1=imported[clean] if clean else float("nan"))
+    clean = imported["imagenet_top1"] if "imagenet_top1" in frame.columns else float("nan")
+    ranked = imported.assign(_top1=clean)
     ranked = ranked.sort_values(["_top1", "model"], ascending=[False, True], na_position="last", kind="mergesort")
-    best = ranked.head(top).drop(columns="_top1")
+    best = pd.concat([group.head(top) for _, group in ranked.groupby("source", sort=True)]).drop(columns="_top1")
     twins = imported[imported["model"].isin(measured) & ~imported.index.isin(best.index)]
     return pd.concat([hand, twins, best]).reset_index(drop=True)
 
