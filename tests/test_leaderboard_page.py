@@ -192,3 +192,22 @@ def test_markdown_selection_keeps_hand_rows_then_the_best_imported(timm):
     assert list(markdown_selection(frame, 1)["model"]) == ["a", "e", "d"]
     assert list(markdown_selection(frame, 5)["model"]) == ["a", "e", "d", "b", "c"]  # missing top-1 last
     assert list(markdown_selection(frame, None)["model"]) == list(frame["model"])
+
+
+def test_a_page_of_measured_records_holds_their_detail_tables_metrics_and_plots(tmp_path):
+    from robench.leaderboard import build
+
+    data = os.path.join(REPO, "tests", "data", "leaderboard")
+    shutil.copytree(os.path.join(data, "entries"), tmp_path / "entries")
+    shutil.copy(os.path.join(data, "reported.csv"), tmp_path / "reported.csv")
+    board = build(str(tmp_path / "entries"), str(tmp_path / "reported.csv"), str(tmp_path / "README.md"))
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert stale(board, str(tmp_path / "README.md")) == []
+    from robench.leaderboard.blocks import Details, Heading
+
+    fixed = {"Measured beside reported", "Plots", "Effective robustness"}
+    titles = [b.text for b in board.blocks if isinstance(b, Heading) and b.level == 3 and b.text not in fixed]
+    titles += [b.summary for b in board.blocks if isinstance(b, Details)]
+    assert len(titles) >= 3 and all(f">{title}<" in page for title in titles)  # every detail table, the metrics
+    assert page.count("<img src=\"data:image/png;base64,iVBORw0KGgo") == len(board.plots) == 5
+    assert "Measured beside reported" in page and "**" not in page.split("<main>", 1)[1]  # markdown bold converted
