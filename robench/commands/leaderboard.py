@@ -53,7 +53,7 @@ def command(entries, reported, out, imported, html_path, check, strict, merged):
         again = _regenerate_command(entries, reported, out, merged, imported_flag(imported, reported), html_path)
         click.echo("; ".join(reasons) + f". Regenerate it: {again}", err=True)
         raise SystemExit(1)
-    click.echo(f"{out} is up to date")
+    click.echo(f"{out} and {board.html_path} are up to date" if board.html_path else f"{out} is up to date")
 
 
 def imported_flag(imported, reported):
