@@ -31,7 +31,7 @@ STANDARD = "Standard protocol"
 COLUMNS = ["imagenet_top1", "stylized_top1", "imagenet_c_mean_error", "imagenet_c_mce", "imagenet_c_relative_mce",
            "imagenet_r_top1", "sketch_top1", "imagenet_val_r200_top1", "imagenet_a_top1",
            "imagenet_v2_matched_frequency_top1", "imagenet_v2_threshold_0_7_top1", "imagenet_v2_top_images_top1",
-           "imagenet-c-bar:mean_error"]
+           "imagenet-c-alt:mean_error"]
 # the leaderboard's numbers (tests/test_leaderboard.py, tests/data/leaderboard/expected.md), one decimal
 ROBUST_SHOWN = ["79.3", "20.1", "40.8", "51.7", "57.7", "48.5", "35.1", "93.1", "–", "–", "–", "–", "–"]
 DEIT_SHOWN = ["79.9", "–", "42.7", "54.2", "65.4", "–", "–", "–", "19.6", "68.6", "77.8", "83.0", "38.0"]
@@ -258,12 +258,12 @@ def test_missing_or_empty_directory_says_what_to_run(tmp_path):
 def test_report_columns_restricts_and_orders_by_suite_names():
     present = {"imagenet": ["imagenet_top1"],
                "imagenet-c": ["imagenet_c_relative_mce", "imagenet_c_mce", "imagenet_c_mean_error"],
-               "imagenet-c-bar": ["imagenet-c-bar:mean_error"]}
+               "imagenet-c-alt": ["imagenet-c-alt:mean_error"]}
     assert report_columns(present) == ["imagenet_top1", "imagenet_c_mean_error", "imagenet_c_mce",
-                                       "imagenet_c_relative_mce", "imagenet-c-bar:mean_error"]
+                                       "imagenet_c_relative_mce", "imagenet-c-alt:mean_error"]
     assert report_columns(present, ["ImageNet_C", "imagenet-a", "imagenet"]) == [
         "imagenet_c_mean_error", "imagenet_c_mce", "imagenet_c_relative_mce", "imagenet_top1"]
-    assert report_columns(present, ["imagenet-c-bar"]) == ["imagenet-c-bar:mean_error"]  # not installed, present
+    assert report_columns(present, ["imagenet-c-alt"]) == ["imagenet-c-alt:mean_error"]  # not installed, present
     with pytest.raises(RobenchError, match="unknown suite 'imagenet-q'. Did you mean imagenet"):
         report_columns(present, ["imagenet-q"])
     with pytest.raises(RobenchError, match=r"no records of suite\(s\) imagenet-a, imagenet-v2 here"):

@@ -43,7 +43,7 @@ BASE = {
 }
 DESCRIPTIONS = {"imagenet": (True, None), "imagenet-c": (False, None), "imagenet-r": (True, "imagenet_r"),
                 "stylized-imagenet": (False, None), "imagenet-sketch": (True, None),
-                "imagenet-a": (True, "imagenet_a"), "imagenet-v2": (True, None), "imagenet-c-bar": (False, None),
+                "imagenet-a": (True, "imagenet_a"), "imagenet-v2": (True, None), "imagenet-c-alt": (False, None),
                 "imagenet-val-r200": (True, "imagenet_r")}
 
 
@@ -144,9 +144,9 @@ def main():
     v2 = [variant(f"imagenet-v2/{name}", 10000, correct) for name, correct in
           (("matched-frequency", 6862), ("threshold-0.7", 7781), ("top-images", 8299))]
     write("entries/deit_small_patch16_224/imagenet-v2.json", record(deit, "imagenet-v2", v2))
-    bar = record(deit, "imagenet-c-bar", [variant("imagenet-c-bar/blue_noise_sample/3", 50000, 31000)],
+    bar = record(deit, "imagenet-c-alt", [variant("imagenet-c-alt/blue_noise_sample/3", 50000, 31000)],
                  {"mean_error": 38.0})
-    write("entries/deit_small_patch16_224/imagenet-c-bar.json", bar)
+    write("entries/deit_small_patch16_224/imagenet-c-alt.json", bar)
 
     r50 = model("resnet50", 25_557_032)
     write("entries/resnet50.imagenet.json", single(r50, "imagenet", 50000, 80.374))
