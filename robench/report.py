@@ -51,11 +51,17 @@ def no_records_error(directory, problems=()):
     return RobenchError(f"no result records in {directory}: {_run_eval(directory)}{why}")
 
 
-def report_frame(directory_or_entries, suites=None):
+def report_frame(directory_or_entries, suites=None, intervals=None):
     """One row per (protocol section, model): columns ``section`` (its title), ``model`` (the label the
     leaderboard shows), then one float column per declared column id of the suites present (NaN: not
     measured). ``suites`` restricts and orders the columns (see ``report_columns``); rows left without
-    a value are dropped. For a directory, the skipped files are in ``frame.attrs["problems"]``."""
+    a value are dropped. For a directory, the skipped files are in ``frame.attrs["problems"]``.
+
+    ``intervals`` (True, or a dict of ``level``, ``draws``, ``seed``) adds 95% (or ``level``) intervals in
+    ``frame.attrs["intervals"]`` ({(section, model, column id): (low, high, method)}): a paired
+    bootstrap over image ids where the record has its per-sample store, else Clopper-Pearson from the
+    counts for one-variant proportions (``robench.stats.records``); ``attrs["draws"]`` keeps the bootstrap
+    draws and ``attrs["stores"]`` the stores, for ``compare``'s paired differences."""
     from robench.leaderboard import tables
     from robench.leaderboard.load import REPORTED_TEXT_COLUMNS
     from robench.leaderboard.protocol import describe
@@ -72,7 +78,42 @@ def report_frame(directory_or_entries, suites=None):
     if suites is not None:
         frame = frame[frame[ids].notna().any(axis=1)].reset_index(drop=True)
     frame.attrs["problems"] = list(problems)
+    if intervals:
+        _add_intervals(frame, entries, {} if intervals is True else dict(intervals))
     return frame
+
+
+def _add_intervals(frame, entries, options):
+    """Fills ``frame.attrs`` "intervals", "draws", "stores" and "interval_level" (see ``report_frame``)."""
+    from robench import stats
+    from robench.joins import companion_of, index_records, joined_values
+    from robench.leaderboard.columns import record_values
+    from robench.leaderboard.protocol import describe
+    from robench.leaderboard.tables import model_labels
+    from robench.stats import records as R
+
+    level = options.get("level", stats.DEFAULT_LEVEL)
+    draws, seed = options.get("draws", stats.DEFAULT_DRAWS), options.get("seed", stats.DEFAULT_SEED)
+    labels, index = model_labels(entries), index_records(e.record for e in entries)
+    stores = {id(e.record): R.read_store(e.path, e.record) if e.path.endswith(".json") else None for e in entries}
+    intervals, all_draws, by_row = {}, {}, {}
+    for e in entries:
+        row = (describe(e.key), labels[(e.key, e.model_id)])
+        by_row.setdefault(row, []).append((e.record, stores[id(e.record)]))
+        values = record_values(e.record, joined_values(e.record, index))
+        found = {cid: (*iv, f"Clopper-Pearson {level:g}") for cid, iv in R.count_intervals(e.record, values, level).items()}
+        if stores[id(e.record)] is not None:
+            companion = companion_of(e.record, index)
+            column_draws = R.column_draws(e.record, stores[id(e.record)], companion,
+                                          stores.get(id(companion)) if companion is not None else None, draws, seed)
+            for cid, interval in R.bootstrap_intervals(column_draws, level).items():
+                if cid not in found or len(e.record["variants"]) > 1 or cid not in values:
+                    found[cid] = (*interval, f"paired bootstrap {level:g}, {draws} draws, seed {seed}")
+                all_draws[(*row, cid)] = column_draws[cid]
+        for cid, interval in found.items():
+            if cid in frame.columns:
+                intervals[(*row, cid)] = interval
+    frame.attrs.update({"intervals": intervals, "draws": all_draws, "stores": by_row, "interval_level": level})
 
 
 def report_columns(ids_by_suite, suites=None):
@@ -109,27 +150,42 @@ def render(frame, fmt="table"):
     """A report frame as text: "table" (terminal), "markdown" (GitHub pipe tables with footnoted column
     definitions), "csv" (unrounded, column ids as headers) or "json" (column definitions and rows)."""
     ids = [c for c in frame.columns if c not in META]
+    intervals = frame.attrs.get("intervals")
+    if fmt in ("csv", "json") and intervals is not None:
+        frame = _with_bounds(frame, ids, intervals)
+    columns = [c for c in frame.columns if c not in META]
     if fmt == "csv":
-        return frame[[*META, *ids]].to_csv(index=False, lineterminator="\n")
+        return frame[[*META, *columns]].to_csv(index=False, lineterminator="\n")
     if fmt == "json":
         doc = {"columns": [_definition(cid) for cid in ids],
-               "rows": [{k: _json_value(v) for k, v in row.items()} for row in frame[[*META, *ids]].to_dict("records")]}
+               "rows": [{k: _json_value(v) for k, v in row.items()} for row in frame[[*META, *columns]].to_dict("records")]}
+        if intervals is not None:
+            doc["intervals"] = sorted({v[2] for v in intervals.values()})
         return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     _check_format(fmt)
-    parts = [_section_table(title, section, ids, fmt) for title, section in _sections(frame)]
+    parts = [_section_table(title, section, ids, fmt, intervals) for title, section in _sections(frame)]
     if not parts:
         parts = ["No results."]
+    legend = []
+    if intervals is not None:
+        methods = sorted({v[2] for v in intervals.values()})
+        legend = [f"± is the half-width of the {100 * frame.attrs.get('interval_level', 0.95):g}% interval ("
+                  + ("; ".join(methods) if methods else "none could be computed") + ")."]
     if fmt == "markdown":
         notes = [f"[^{_footnote(cid)}]: **{_column(cid).header}**: {_column(cid).definition}" for cid in ids]
-        return "\n\n".join(parts + [LEGEND_MARKDOWN] + (["\n".join(notes)] if notes else [])) + "\n"
-    return "\n\n".join(parts + [LEGEND]) + "\n"
+        return "\n\n".join(parts + [LEGEND_MARKDOWN] + legend + (["\n".join(notes)] if notes else [])) + "\n"
+    return "\n\n".join(parts + [LEGEND] + legend) + "\n"
 
 
-def compare(frame, a, b):
+def compare(frame, a, b, paired=None):
     """Model ``b`` against model ``a`` (labels of the frame's ``model`` column), per column where both
     have a value: one row per (section, column) with a, b, b - a and the better model by the column's
     direction. Within the protocol sections both share; when they share none and each has one row,
-    across sections (``attrs["note"]`` says so)."""
+    across sections (``attrs["note"]`` says so).
+
+    ``paired`` (default: when the frame was made with ``intervals``) adds ``b_minus_a_low``/``_high``, the
+    paired-bootstrap interval of B - A (NaN unless both models have per-sample stores), and
+    ``attrs["per_variant"]``: McNemar's exact test and error consistency per variant (``per_variant_tests``)."""
     names = list(dict.fromkeys(frame["model"]))
     for name in (a, b):
         if name not in names:
@@ -138,6 +194,7 @@ def compare(frame, a, b):
             raise RobenchError(f"unknown model '{name}' in this report.{close_names(name, names)} "
                                f"Models: {', '.join(names)}")
     pairs, note = _pairs(frame, a, b)
+    paired = "draws" in frame.attrs if paired is None else paired
     ids = [c for c in frame.columns if c not in META]
     out = []
     for title, row_a, row_b in pairs:
@@ -147,38 +204,120 @@ def compare(frame, a, b):
                 continue
             col = _column(cid)
             better = "" if va == vb else (b if (vb > va) == bool(col.higher_is_better) else a)
-            out.append({"section": title, "column": cid, "header": col.header,
-                        "higher_is_better": bool(col.higher_is_better), "model_a": a, "a": float(va),
-                        "model_b": b, "b": float(vb), "b_minus_a": float(vb - va), "better": better})
+            row = {"section": title, "column": cid, "header": col.header,
+                   "higher_is_better": bool(col.higher_is_better), "model_a": a, "a": float(va),
+                   "model_b": b, "b": float(vb), "b_minus_a": float(vb - va), "better": better}
+            if paired:
+                row.update(_paired_difference(frame.attrs, row_a, row_b, cid))
+            out.append(row)
     if not out:
         raise RobenchError(f"{a} and {b} have no column in common: evaluate them on the same suite(s)")
     result = pd.DataFrame(out)
     result.attrs["note"] = note
+    if paired:
+        result.attrs["per_variant"] = per_variant_tests(frame, a, b)
     return result
+
+
+def _paired_difference(attrs, row_a, row_b, cid):
+    """{"low", "high"} of B - A by the paired bootstrap (NaN without both models' per-sample stores)."""
+    from robench.stats import percentile_interval
+
+    draws = attrs.get("draws") or {}
+    da, db = draws.get((row_a["section"], row_a["model"], cid)), draws.get((row_b["section"], row_b["model"], cid))
+    interval = None if da is None or db is None else percentile_interval(db - da, attrs.get("interval_level", 0.95))
+    return {"b_minus_a_low": math.nan if interval is None else interval[0],
+            "b_minus_a_high": math.nan if interval is None else interval[1]}
+
+
+def per_variant_tests(frame, a, b):
+    """One row per variant both models have in a shared section, where both have per-sample stores:
+    the images (matched by image id), each model's top-1, McNemar's exact test on the discordant
+    images and Geirhos et al.'s error consistency kappa (``robench.stats``)."""
+    from robench.stats import error_consistency, mcnemar_exact
+
+    stores = frame.attrs.get("stores") or {}
+    rows = []
+    sections = [s for s in dict.fromkeys(frame["section"]) if (s, a) in stores and (s, b) in stores]
+    for section in sections:
+        theirs = {rec["suite"]["name"]: (rec, cols) for rec, cols in stores[(section, b)] if cols is not None}
+        for rec_a, cols_a in stores[(section, a)]:
+            if cols_a is None or rec_a["suite"]["name"] not in theirs:
+                continue
+            rec_b, cols_b = theirs[rec_a["suite"]["name"]]
+            for variant in rec_a["variants"]:
+                hit_a, hit_b = _correct_by_image(cols_a, variant["name"]), _correct_by_image(cols_b, variant["name"])
+                shared = [i for i in hit_a if i in hit_b]
+                if not shared:
+                    continue
+                x, y = [hit_a[i] for i in shared], [hit_b[i] for i in shared]
+                test, kappa = mcnemar_exact(x, y), error_consistency(x, y)
+                rows.append({"section": section, "suite": rec_a["suite"]["name"], "variant": variant["name"],
+                             "n": len(shared), "a_top1": 100 * kappa.accuracy_a, "b_top1": 100 * kappa.accuracy_b,
+                             "a_only": test["a_only"], "b_only": test["b_only"], "mcnemar_p": test["p_value"],
+                             "error_consistency": kappa.kappa})
+    return pd.DataFrame(rows, columns=["section", "suite", "variant", "n", "a_top1", "b_top1", "a_only", "b_only",
+                                       "mcnemar_p", "error_consistency"])
+
+
+def _correct_by_image(columns, variant):
+    """{image id: top-1 correct} of one variant's rows of a per-sample store."""
+    import numpy as np
+
+    from robench.stats.records import image_ids
+
+    picked = np.flatnonzero(np.asarray(columns["variant"], dtype=object) == variant)
+    hits = columns["top5_class"][picked, 0] == columns["label"][picked]
+    return dict(zip(image_ids([columns["key"][i] for i in picked]), hits.tolist()))
 
 
 def render_comparison(comparison, fmt="table"):
     """A ``compare`` frame as text: a table per section ("table", "markdown"; two decimals, so that B - A
     agrees with the numbers beside it), or every field unrounded ("csv", "json")."""
+    per_variant = comparison.attrs.get("per_variant")
     if fmt == "csv":
-        return comparison.to_csv(index=False, lineterminator="\n")
+        text = comparison.to_csv(index=False, lineterminator="\n")
+        if per_variant is not None and len(per_variant):
+            text += "\n" + per_variant.to_csv(index=False, lineterminator="\n")
+        return text
     if fmt == "json":
-        return json.dumps(comparison.to_dict("records"), indent=2, ensure_ascii=False) + "\n"
+        if per_variant is None:
+            return json.dumps(comparison.to_dict("records"), indent=2, ensure_ascii=False) + "\n"
+        doc = {"columns": _json_records(comparison), "per_variant": _json_records(per_variant)}
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     _check_format(fmt)
     from tabulate import tabulate
 
     a, b = comparison["model_a"].iloc[0], comparison["model_b"].iloc[0]
+    with_ci = "b_minus_a_low" in comparison.columns
+    tablefmt = "pipe" if fmt == "markdown" else "simple"
     parts = []
     for title, rows in _sections(comparison):
         cells = [[f"{r.header} {_arrow(r.higher_is_better)}", f"{r.a:.2f}", f"{r.b:.2f}", f"{r.b_minus_a:+.2f}",
+                  *([_ci_text(r.b_minus_a_low, r.b_minus_a_high)] if with_ci else []),
                   "=" if not r.better else ("← A" if r.better == a else "B →")] for r in rows.itertuples()]
-        headers = ["Column", f"A: {a}", f"B: {b}", "B - A", "better"]
-        tablefmt = "pipe" if fmt == "markdown" else "simple"
+        headers = ["Column", f"A: {a}", f"B: {b}", "B - A", *(["95% paired CI"] if with_ci else []), "better"]
         table = tabulate([[str(c).replace("|", "\\|") if fmt == "markdown" else c for c in row] for row in cells],
                          headers=headers, tablefmt=tablefmt, disable_numparse=True,
-                         colalign=("left", "right", "right", "right", "left"))
+                         colalign=("left", "right", "right", "right", *(["right"] if with_ci else []), "left"))
         parts.append(f"{'## ' if fmt == 'markdown' else ''}{title}\n\n{table}")
+    if per_variant is not None and len(per_variant):
+        cells = [[r.variant, r.n, f"{r.a_top1:.2f}", f"{r.b_top1:.2f}", r.a_only, r.b_only, f"{r.mcnemar_p:.3g}",
+                  "–" if r.error_consistency is None or pd.isna(r.error_consistency) else f"{r.error_consistency:.3f}"]
+                 for r in per_variant.itertuples()]
+        table = tabulate(cells, headers=["Variant", "images", "A top-1", "B top-1", "A only", "B only",
+                                         "McNemar p", "error consistency"], tablefmt=tablefmt, disable_numparse=True)
+        parts.append(f"{'## ' if fmt == 'markdown' else ''}Per variant: McNemar's exact test on the images one model "
+                     f"got right and the other wrong; error consistency kappa (Geirhos et al. 2020)\n\n{table}")
     return "\n\n".join(parts) + "\n"
+
+
+def _ci_text(low, high):
+    return "–" if pd.isna(low) or pd.isna(high) else f"[{low:+.2f}, {high:+.2f}]"
+
+
+def _json_records(frame):
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _entries(source):
@@ -234,16 +373,41 @@ def _pairs(frame, a, b):
                        f"{'; '.join(rows_b['section'])}): their numbers are not comparable")
 
 
-def _section_table(title, section, ids, fmt):
+def _with_bounds(frame, ids, intervals):
+    """The frame with ``<id>_low`` and ``<id>_high`` after each column (NaN: no interval)."""
+    out = frame[list(META)].copy()
+    for cid in ids:
+        out[cid] = frame[cid]
+        for k, suffix in ((0, "low"), (1, "high")):
+            out[f"{cid}_{suffix}"] = [intervals.get((s, m, cid), (math.nan, math.nan))[k]
+                                      for s, m in zip(frame["section"], frame["model"])]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def _plus_minus(texts, section, cid, intervals):
+    """Cells with `` ± half-width`` where an interval exists (one more decimal than the value)."""
+    if intervals is None:
+        return texts
+    out = []
+    for text, (s, m) in zip(texts, zip(section["section"], section["model"])):
+        interval = intervals.get((s, m, cid))
+        out.append(text if interval is None else f"{text} ± {(interval[1] - interval[0]) / 2:.2f}")
+    return out
+
+
+def _section_table(title, section, ids, fmt, intervals=None):
     from robench.leaderboard import tables
 
     body = {"Model": list(section["model"])}
     for cid in ids:
         col = _column(cid)
         if fmt == "markdown":
-            body[tables.header(col)] = tables.format_column(section[cid], col.higher_is_better)
+            body[tables.header(col)] = _plus_minus(tables.format_column(section[cid], col.higher_is_better),
+                                                   section, cid, intervals)
         else:
-            body[f"{col.header} {_arrow(col.higher_is_better)}"] = tables.format_column(section[cid], None)
+            body[f"{col.header} {_arrow(col.higher_is_better)}"] = _plus_minus(
+                tables.format_column(section[cid], None), section, cid, intervals)
     table = pd.DataFrame(body)
     if fmt == "markdown":
         return f"## {title}\n\n{tables.render(table)}"

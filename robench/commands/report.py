@@ -10,8 +10,18 @@ FORMATS = ("table", "markdown", "csv", "json")  # robench.report.FORMATS, not im
               help="table: terminal; markdown: GitHub tables with column definitions; csv/json: unrounded numbers.")
 @click.option("--collection", metavar="NAME", help="Only the columns of this collection's suites, in its order.")
 @click.option("--compare", nargs=2, metavar="A B",
-              help="Model B against model A (names as in the Model column): A, B, B - A and which is better.")
-def command(directory, fmt, collection, compare):
+              help="Model B against model A (names as in the Model column): A, B, B - A and which is better; "
+                   "with --intervals also B - A's paired-bootstrap interval and, per variant, McNemar's exact "
+                   "test and error consistency (both models' --save-predictions stores needed).")
+@click.option("--intervals", is_flag=True,
+              help="Value ± half-width of a 95%% interval (csv/json: <column>_low/_high): Clopper-Pearson "
+                   "from the counts, or a paired bootstrap over image ids where --save-predictions stored samples.")
+@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Interval level.")
+@click.option("--draws", type=click.IntRange(10, 100_000), default=1000, show_default=True,
+              help="Bootstrap draws.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
+def command(directory, fmt, collection, compare, intervals, level, draws, seed):
     """Models as rows, the suites' leaderboard columns as columns, for the records in DIRECTORY.
 
     DIRECTORY is a `robench eval --out` folder (<model>/<suite>.json). Definitions, joins (relative
@@ -26,7 +36,8 @@ def command(directory, fmt, collection, compare):
         click.echo(f"warning: skipped {problem}", err=True)
     if not entries:
         raise report.no_records_error(directory, problems)
-    frame = report.report_frame(entries, suites=suites)
+    options = {"level": level, "draws": draws, "seed": seed} if intervals else None
+    frame = report.report_frame(entries, suites=suites, intervals=options)
     if compare:
         comparison = report.compare(frame, *compare)
         if comparison.attrs.get("note"):
