@@ -18,8 +18,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
+# two pytest workers, a test file each (module fixtures stay in one process): many tests wait on child
+# processes (torchrun worlds, Slurm jobs, a browser), so two at a time fill the two cores
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests
 
 demo: install
 	$(VENV)/bin/robench demo --out demo-out

@@ -51,9 +51,12 @@ def finished_cells(out):
 
 
 def checkpointed(out):
-    """Samples recorded in in-cell checkpoints (rank 0 of 1)."""
+    """Samples recorded in in-cell checkpoints (rank 0 of 1). A progress file beside its finished slice
+    result (killed between writing the result and removing the progress file) is not counted twice."""
     done = 0
     for path in glob.glob(os.path.join(cells_dir(out), "*.progress-0-of-1.json")):
+        if os.path.exists(path[: -len(".progress-0-of-1.json")] + ".json"):
+            continue
         try:
             with open(path) as f:
                 done += R.total(json.load(f)["done"])
