@@ -113,3 +113,22 @@ def _device_of(module):
     if tensor is None:
         tensor = next(iter(module.buffers()), None)
     return None if tensor is None else tensor.device
+
+
+def report(directory, intervals=True, level=0.95, draws=1000, seed=0):
+    """``robench report DIRECTORY --intervals`` as a DataFrame: the values, with their intervals in
+    ``frame.attrs["intervals"]`` ({(section, model, column id): (low, high, method)}; see
+    ``robench.report.report_frame``)."""
+    from robench.report import report_frame
+
+    return report_frame(directory, intervals={"level": level, "draws": draws, "seed": seed} if intervals else None)
+
+
+def compare(directory, a, b, level=0.95, draws=1000, seed=0):
+    """``robench report DIRECTORY --intervals --compare A B`` as a DataFrame: per column A, B, B - A and
+    its paired-bootstrap interval (``b_minus_a_low``/``_high``); ``attrs["per_variant"]`` holds, per
+    variant, McNemar's exact p-value and the error consistency kappa of the two models (both need
+    ``--save-predictions`` stores)."""
+    from robench.report import compare as compare_frame
+
+    return compare_frame(report(directory, True, level, draws, seed), a, b, paired=True)

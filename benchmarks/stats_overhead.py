@@ -1,0 +1,92 @@
+"""What the per-sample store and the bootstrap cost (issue 21).
+
+1. Eval slowdown: the same `robench eval` (a timm test model, generated ImageNet-R at 64 px, CPU)
+   with and without --save-predictions, best of --repeats runs each, printed side by side as a ratio.
+2. A 1,000-draw paired bootstrap of mCE over 3.75M predictions (75 ImageNet-C cells x 50,000 images,
+   synthetic correctness), through the report's own path (robench.stats.records.column_draws), and
+   the matrix products alone (robench.stats.bootstrap_counts).
+3. The store's size per 50,000 images (bytes of the parquet file per row, from run 1, scaled).
+
+    .venv/bin/python benchmarks/stats_overhead.py [--images 600] [--repeats 3] [--draws 1000]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def eval_seconds(root, out, store, model):
+    args = [sys.executable, "-m", "robench.cli", "eval", "-m", model, "-s", "imagenet-r", "-r", root, "-o", out,
+            "--input-size", "64", "-j", "1", "--no-progress", "--progress-every", "0"]
+    start = time.perf_counter()
+    subprocess.run(args + (["--save-predictions"] if store else []), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=600)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--model", default="test_resnet@random")
+    opts = parser.parse_args()
+    from robench.datasets import get_suite
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = os.path.join(tmp, "r")
+        get_suite("imagenet-r").write_generated(root, n_classes=20, per_class=max(1, opts.images // 20), size=64)
+        times = {False: [], True: []}
+        for r in range(opts.repeats):
+            for store in (False, True):
+                times[store].append(eval_seconds(root, os.path.join(tmp, f"out-{store}-{r}"), store, opts.model))
+        plain, stored = min(times[False]), min(times[True])
+        print(f"eval, {opts.images} images: without store {plain:.2f} s, with store {stored:.2f} s, "
+              f"ratio {stored / plain:.3f} (best of {opts.repeats}; includes start-up and model load)")
+        path = os.path.join(tmp, "out-True-0")
+        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".predictions.parquet")]
+        rows = 20 * max(1, opts.images // 20)
+        size = sum(os.path.getsize(f) for f in files)
+        print(f"store: {size / rows:.1f} bytes per image -> {size / rows * 50_000 / 1e6:.2f} MB per 50,000 images")
+
+    from robench.datasets import get_suite as suite_of
+    from robench.metrics.imagenet_c import corruption_set
+    from robench.stats import bootstrap_counts
+    from robench.stats.records import column_draws
+
+    rng, n = np.random.default_rng(0), 50_000
+    cs = corruption_set()
+    keys = [f"n{k % 1000:08d}/ILSVRC2012_val_{k:08d}.JPEG" for k in range(n)]
+    variants, names, labels, tops = [], [], [], []
+    for c in cs.benchmark:
+        for s in (1, 2, 3, 4, 5):
+            hit = rng.random(n) < 0.8 - 0.1 * s
+            c1 = float(hit.sum())
+            variants.append({"name": f"imagenet-c/{c}/{s}", "corruption": c, "severity": s,
+                             "metrics": {"top1": 100 * c1 / n, "top5": 100 * c1 / n, "error": 100 - 100 * c1 / n},
+                             "state": {"n": float(n), "correct1": c1, "correct5": c1}})
+            names += [f"imagenet-c/{c}/{s}"] * n
+            labels.append(np.where(hit, 0, 7).astype(np.int32))
+            tops.append(np.tile(np.arange(5, dtype=np.int32), (n, 1)))
+    store = {"variant": names, "key": keys * len(variants), "label": np.concatenate(labels),
+             "top5_class": np.concatenate(tops)}
+    record = {"suite": {"name": "imagenet-c"}, "metric_set": {"metrics": ["accuracy"]}, "variants": variants,
+              "model": {"name": "m"}, "run": {}}
+    record["aggregates"] = suite_of("imagenet-c").aggregates(variants)
+    correct = np.stack([l == 0 for l in labels], axis=1).astype(np.float64)
+    start = time.perf_counter()
+    bootstrap_counts(correct, opts.draws, 0)
+    counts_s = time.perf_counter() - start
+    start = time.perf_counter()
+    draws = column_draws(record, store, draws=opts.draws, seed=0)
+    total_s = time.perf_counter() - start
+    assert np.isfinite(draws["imagenet_c_mce"]).all()
+    print(f"bootstrap of mCE, {opts.draws} draws over {len(store['label']):,} predictions: {total_s:.1f} s in all "
+          f"(the resampled counts alone: {counts_s:.1f} s; the rest: per-draw metrics, aggregates and columns)")
+
+
+if __name__ == "__main__":
+    main()
