@@ -129,6 +129,6 @@ def compare(directory, a, b, level=0.95, draws=1000, seed=0):
     its paired-bootstrap interval (``b_minus_a_low``/``_high``); ``attrs["per_variant"]`` holds, per
     variant, McNemar's exact p-value and the error consistency kappa of the two models (both need
     ``--save-predictions`` stores)."""
-    from robench.report import compare as compare_frame
+    from robench.report_compare import compare as compare_frame
 
     return compare_frame(report(directory, True, level, draws, seed), a, b, paired=True)

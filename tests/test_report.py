@@ -20,7 +20,8 @@ from robench.cli import cli
 from robench.errors import RobenchError
 from robench.leaderboard.columns import column
 from robench.leaderboard.protocol import describe, protocol_key
-from robench.report import compare, render, render_comparison, report_columns, report_frame
+from robench.report import render, report_columns, report_frame
+from robench.report_compare import compare, render_comparison
 from robench.results import read_record
 
 from engine_support import ORACLE, markdown_rows

@@ -89,7 +89,7 @@ def two_models(tmp_path_factory):
 def test_report_shows_intervals_and_paired_comparison(two_models):
     import pandas as pd
 
-    from robench import report
+    from robench import report, report_compare
 
     text = in_process(["report", str(two_models), "--intervals"]).output
     assert "±" in text and "Clopper-Pearson" in text
@@ -103,7 +103,7 @@ def test_report_shows_intervals_and_paired_comparison(two_models):
     csv = in_process(["report", str(two_models), "--intervals", "--format", "csv"]).output
     assert "imagenet_r_top1_low,imagenet_r_top1_high" in csv.splitlines()[0]
 
-    comparison = report.compare(frame, "A", "B")
+    comparison = report_compare.compare(frame, "A", "B")
     row = comparison[comparison["column"] == "imagenet_r_top1"].iloc[0]
     assert row["b_minus_a_low"] <= row["b_minus_a"] <= row["b_minus_a_high"]
     draws = frame.attrs["draws"]

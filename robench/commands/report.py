@@ -39,9 +39,11 @@ def command(directory, fmt, collection, compare, intervals, level, draws, seed):
     options = {"level": level, "draws": draws, "seed": seed} if intervals else None
     frame = report.report_frame(entries, suites=suites, intervals=options)
     if compare:
-        comparison = report.compare(frame, *compare)
+        from robench import report_compare
+
+        comparison = report_compare.compare(frame, *compare)
         if comparison.attrs.get("note"):
             click.echo(f"note: {comparison.attrs['note']}", err=True)
-        click.echo(report.render_comparison(comparison, fmt), nl=False)
+        click.echo(report_compare.render_comparison(comparison, fmt), nl=False)
         return
     click.echo(report.render(frame, fmt), nl=False)
