@@ -35,7 +35,7 @@ def executor(campaign, merge=False, dependency=None):
     """A submitit SlurmExecutor for the campaign's array (or, with ``merge``, its one-process merge job)."""
     submitit = require_submitit()
     cluster = campaign.cluster
-    ex = submitit.SlurmExecutor(folder=os.path.join(campaign.folder, "slurm", "%j"), python=shlex.quote(sys.executable))
+    ex = submitit.SlurmExecutor(folder=os.path.join(campaign.folder, "slurm", "%j"))  # its python: this one
     params = {"job_name": "robench-merge" if merge else "robench", "time": cluster.time_min,
               "partition": cluster.partition, "account": cluster.account, "qos": cluster.qos,
               "signal_delay_s": SIGNAL_DELAY_S, "additional_parameters": dict(cluster.sbatch) or None}

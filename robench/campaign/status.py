@@ -49,8 +49,11 @@ def read_status(out, ask_slurm=True):
     campaign = spec.load(out)
     ids = campaign.slurm_ids()
     queue = slurm.queue_states(ids.values()) if ask_slurm and ids else None
-    rows = [_task_status(i, tasks.read_state(campaign.out, i), ids.get(i), queue) for i in range(campaign.tasks)]
-    cells, done_images, first_start = _cells(campaign, rows)
+    states = tasks.states(campaign.out, campaign.tasks)
+    rows = [_task_status(i, state, ids.get(i), queue) for i, state in enumerate(states)]
+    cells, done_images = _cells(campaign)
+    first_start = min((t for t in (_parse(s.get("started")) for s in states if s and s.get("started")) if t),
+                      default=None)
     total = campaign.images() * max(1, len({m for m, _ in cells}) or len(campaign.models))
     status = Status(campaign, rows, cells, done_images, total, slurm_answers=queue is not None or not ids,
                     merge=finish.read_outcome(campaign.out))
@@ -80,8 +83,8 @@ def _task_status(index, state, job_id, queue):
     return row
 
 
-def _cells(campaign, rows):
-    """Slices done per (model folder, suite) for this campaign's array size, images in them, first task start."""
+def _cells(campaign):
+    """Slices done per (model folder, suite) for this campaign's array size, and the images in them."""
     n = campaign.tasks
     cells, images = {}, 0
     for model_dir in sorted(glob.glob(os.path.join(glob.escape(campaign.out), "*", ".slices"))):
@@ -91,9 +94,7 @@ def _cells(campaign, rows):
             done = [p for p in done if ".progress-" not in os.path.basename(p)]
             cells[(model, suite)] = (len(done), len(variants) * n)
             images += sum(_slice_images(p) for p in done)
-    starts = [tasks.read_state(campaign.out, t.index) for t in rows]
-    times = [_parse(s.get("started")) for s in starts if s and s.get("started")]
-    return cells, images, min(times) if times else None
+    return cells, images
 
 
 def _slice_images(path):
