@@ -82,12 +82,30 @@ def read_store(record_path, record):
 
 def image_ids(keys):
     """The image identity of sample keys: their last two path parts (class folder and file)."""
-    return tuple("/".join(str(k).replace("\\", "/").split("/")[-2:]) for k in keys)
+    return tuple(_image_id(str(k)) for k in keys)
 
 
-def resampled_variants(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
-    """[draw][variant] -> variant dicts whose counting metrics (``RESAMPLED``) are resampled; None when the
-    store cannot resample them (a file from before the store lacks some columns)."""
+def _image_id(key):
+    if "\\" in key:
+        key = key.replace("\\", "/")
+    return key[key.rfind("/", 0, key.rfind("/")) + 1:]
+
+
+def variant_rows(columns):
+    """{variant name: row indices of the store, in store order}, grouped once (not one scan per variant)."""
+    import pandas as pd
+
+    codes, names = pd.factorize(np.asarray(columns["variant"], dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return {name: order[bounds[k]:bounds[k + 1]] for k, name in enumerate(names)}
+
+
+def resampled_counts(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
+    """The counting metrics' resampled states of every variant: (MetricSet, fields, [per variant: a
+    (draws x state width) array, or None for a variant without rows]); None when the store cannot
+    resample them (a file from before the store lacks some columns). Variants on the same image ids
+    share one draw stream (``seed`` and a hash of the ids): the pairing."""
     from robench.metrics.base import MetricSet
     from robench.metrics.samples import NotInStore, sample_states
     from robench.results import stable_hash
@@ -95,17 +113,16 @@ def resampled_variants(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
     names = [m for m in record.get("metric_set", {}).get("metrics") or [] if m in RESAMPLED]
     metric_set = MetricSet(names)
     fields = [f for m in metric_set.metrics for f in m.fields]
-    variant_of = np.asarray(columns["variant"], dtype=object)
+    rows_of = variant_rows(columns)
     per_variant, groups = [], {}
     for k, variant in enumerate(record["variants"]):
-        picked = np.flatnonzero(variant_of == variant["name"])
+        picked = rows_of.get(variant["name"], np.zeros(0, dtype=np.int64))
         rows = {c: ([v[i] for i in picked] if isinstance(v, list) else v[picked]) for c, v in columns.items()}
         try:
             states = sample_states(metric_set, rows)
         except (KeyError, NotInStore):
             return None
-        block = np.hstack([states[f] for f in fields]) if fields else np.zeros((len(picked), 0))
-        per_variant.append(block)
+        per_variant.append(np.hstack([states[f] for f in fields]) if fields else np.zeros((len(picked), 0)))
         groups.setdefault(image_ids(rows["key"]), []).append(k)
     counts = [None] * len(per_variant)
     for ids, members in groups.items():
@@ -116,27 +133,36 @@ def resampled_variants(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
         out = bootstrap_counts(np.hstack([per_variant[k] for k in members]), draws, stream)
         for k, part in zip(members, np.split(out, np.cumsum(widths)[:-1], axis=1)):
             counts[k] = part
-    result = []
-    for d in range(draws):
-        variants = []
-        for k, variant in enumerate(record["variants"]):
-            if counts[k] is None:
-                variants.append(variant)
-                continue
-            state, offset = dict(variant["state"]), 0
-            for f in fields:
-                shape = metric_set.fields[f]
-                size = int(np.prod(shape, dtype=np.int64))
-                state[f] = counts[k][d, offset:offset + size].reshape(shape)
-                offset += size
-            n = variant["state"]["n"]
-            metrics = dict(variant["metrics"])
-            for metric in metric_set.metrics:
-                metrics.update(metric.compute(state, n))
-            state = {f: (v.tolist() if isinstance(v, np.ndarray) else v) for f, v in state.items()}
-            variants.append({**variant, "state": state, "metrics": metrics})
-        result.append(variants)
-    return result
+    return metric_set, fields, counts
+
+
+def drawn_variants(record, resampled, d):
+    """The record's variants under draw ``d`` of ``resampled_counts``: the counting metrics' states and
+    values resampled, everything else as recorded."""
+    metric_set, fields, counts = resampled
+    out = []
+    for k, variant in enumerate(record["variants"]):
+        if counts[k] is None:
+            out.append(variant)
+            continue
+        state, offset, row = dict(variant["state"]), 0, counts[k][d]
+        for f in fields:
+            shape = metric_set.fields[f]
+            size = int(np.prod(shape, dtype=np.int64))
+            state[f] = row[offset:offset + size].reshape(shape)
+            offset += size
+        metrics = dict(variant["metrics"])
+        for metric in metric_set.metrics:
+            metrics.update(metric.compute(state, variant["state"]["n"]))
+        out.append({**variant, "state": state, "metrics": metrics})
+    return out
+
+
+def resampled_variants(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
+    """[draw][variant] -> variant dicts whose counting metrics (``RESAMPLED``) are resampled; None when the
+    store cannot resample them (a file from before the store lacks some columns)."""
+    resampled = resampled_counts(record, columns, draws, seed)
+    return None if resampled is None else [drawn_variants(record, resampled, d) for d in range(draws)]
 
 
 def column_draws(record, columns, companion=None, companion_columns=None, draws=DEFAULT_DRAWS,
@@ -147,19 +173,20 @@ def column_draws(record, columns, companion=None, companion_columns=None, draws=
     from robench.datasets import find_suite
     from robench.leaderboard.columns import record_values
 
-    mine = resampled_variants(record, columns, draws, seed)
+    mine = resampled_counts(record, columns, draws, seed)
     if mine is None:
         return {}
     theirs = None
     if companion is not None and companion_columns is not None:
-        theirs = resampled_variants(companion, companion_columns, draws, seed)
+        theirs = resampled_counts(companion, companion_columns, draws, seed)
     suite = find_suite(record["suite"]["name"])
     out = {}
     for d in range(draws):
-        drawn = _with_variants(record, mine[d], suite)
+        drawn = _with_variants(record, drawn_variants(record, mine, d), suite)
         joined = {}
         if suite is not None and suite.companion:
-            other = companion if theirs is None else _with_variants(companion, theirs[d], None)
+            other = companion if theirs is None else _with_variants(companion, drawn_variants(companion, theirs, d),
+                                                                    None)
             joined = suite.joined(drawn, other)
         for cid, value in record_values(drawn, joined).items():
             out.setdefault(cid, np.full(draws, np.nan))[d] = np.nan if value is None else value
