@@ -13,6 +13,10 @@ options; what slice results are matched by) is ``measurement_id`` (it was ``prot
 ``weights_sha256`` (the sha256 of a weights file's bytes) or ``state_dict_sha256`` (of its tensors:
 in-memory models and robench training checkpoints).
 
+The optional ``intervals`` section (each value's interval, its method and level) has its own
+version inside it (``robench.stats.record_intervals``): a record without it is read as it is, and
+readers compute its count-based part on demand (``intervals_of``), so no schema version was needed.
+
 Version 2 renamed the job-array task (``run.shard`` is ``run.task``: "shard" now means a tar shard
 only) and the per-variant counts that lied: ``n_expected`` (the images of this record's
 data, which for a job-array task is its slice) is ``n_images``; ``n_reference`` (the released data
@@ -101,12 +105,16 @@ class Record:
     robench_version: str = __version__
     created: str = ""
     env: dict = field(default_factory=dict)  # python, torch, timm, robench
+    intervals: Optional[dict] = None  # optional, own version (robench.stats.record_intervals); None: not written
 
     def to_json(self):
-        return {"schema_version": self.schema_version, "robench_version": self.robench_version,
-                "created": self.created, "model": self.model, "suite": self.suite, "run": self.run,
-                "measurement_id": self.measurement_id, "metric_set": self.metric_set,
-                "variants": [v.to_json() for v in self.variants], "aggregates": self.aggregates, "env": self.env}
+        out = {"schema_version": self.schema_version, "robench_version": self.robench_version,
+               "created": self.created, "model": self.model, "suite": self.suite, "run": self.run,
+               "measurement_id": self.measurement_id, "metric_set": self.metric_set,
+               "variants": [v.to_json() for v in self.variants], "aggregates": self.aggregates, "env": self.env}
+        if self.intervals is not None:
+            out["intervals"] = self.intervals
+        return out
 
     @classmethod
     def from_json(cls, data, where="record"):
@@ -134,10 +142,15 @@ class Record:
         odd = _non_finite(data.get("aggregates") or {})
         if odd:
             raise RecordError(f"{where}: aggregates.{odd} is NaN or infinite (records store finite numbers)")
+        intervals = data.get("intervals")
+        if intervals is not None:
+            from robench.stats.record_intervals import check
+
+            check(intervals, where)
         return cls(model, suite, data.get("run") or {}, data.get("measurement_id") or "",
                    data.get("metric_set") or {}, [VariantResult.from_json(v, where) for v in data["variants"]],
                    data.get("aggregates") or {}, SCHEMA_VERSION, data.get("robench_version", ""),
-                   data.get("created", ""), data.get("env") or {})
+                   data.get("created", ""), data.get("env") or {}, intervals)
 
     @property
     def model_key(self):

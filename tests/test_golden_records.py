@@ -152,6 +152,9 @@ def expected(suite, old, new):
             del agg["definitions"][key]
     if suite in ("imagenet-r", "imagenet-a"):  # their aggregates held only the joined value, its note and text
         agg.clear()
+    # new: each variant's Clopper-Pearson intervals (robench.stats.record_intervals), here from scipy's
+    # exact binomial interval over the golden's own counts (no store in these runs: no bootstrap section)
+    want["intervals"] = golden_intervals(want)
     if suite in AS_RELEASED:
         # the stored size is now read from the data (the generated marker) instead of assumed to be 224
         size = 32 if suite == "imagenet-c" else 40
@@ -161,6 +164,36 @@ def expected(suite, old, new):
         # one definition of the no-resize account for every such suite (Stylized-ImageNet had its own wording)
         agg["definitions"]["preprocessing"] = new["aggregates"]["definitions"]["preprocessing"]
     return want
+
+
+def golden_intervals(record):
+    """The intervals section the golden's counts call for, from scipy's exact (Clopper-Pearson) interval."""
+    from scipy.stats import binomtest
+
+    def exact(k, n):
+        ci = binomtest(int(round(k)), int(round(n))).proportion_ci(0.95, method="exact")
+        return [float(ci.low), float(ci.high)]
+
+    values = {}
+    for v in record["variants"]:
+        state, metrics, found = v["state"], v["metrics"], {}
+        n = state["n"]
+        for name, field in (("top1", "correct1"), ("top5", "correct5"), ("top1_1000way", "correct1_1000way")):
+            if name in metrics and field in state:
+                found[name] = [100 * x for x in exact(state[field], n)]
+        if "error" in metrics:
+            found["error"] = [100 * x for x in exact(n - state["correct1"], n)]
+        if metrics.get("shape_bias") is not None:
+            table = [state["cue_conflict"][i:i + 3] for i in range(0, len(state["cue_conflict"]), 3)]
+            shape, texture = sum(r[1] for r in table), sum(r[2] for r in table)
+            found["shape_bias"] = exact(shape, shape + texture)
+            found["shape_bias_pct"] = [100 * x for x in found["shape_bias"]]
+        if metrics.get("top1_16") is not None:
+            flat = state["cue_decisions"]
+            found["top1_16"] = [100 * x for x in exact(sum(flat[i * 17] for i in range(16)), sum(flat))]
+        if found:
+            values[v["name"]] = found
+    return {"version": 1, "level": 0.95, "variants": {"method": "clopper-pearson", "values": values}}
 
 
 @pytest.mark.parametrize("suite", ORDER)

@@ -64,6 +64,8 @@ def test_merge_equals_one_run(runs, tmp_path):
     assert merged["aggregates"]["corruption_error"]["gaussian_noise"] == pytest.approx(sum(noise) / 5)
     # notes name the output folder (e.g. where the clean record would be): the only difference
     assert comparable(merged, out) == comparable(single, runs["single"])
+    # intervals too: Clopper-Pearson from the summed counts, the aggregates' bootstrap from the merged store
+    assert merged["intervals"] == single["intervals"] and merged["intervals"]["aggregates"]["values"]["ce"]
     got = pd.read_parquet(os.path.join(out, MODEL_DIR, "imagenet-c.predictions.parquet"))
     want = pd.read_parquet(os.path.join(runs["single"], MODEL_DIR, "imagenet-c.predictions.parquet"))
     assert len(got) == 40

@@ -12,6 +12,7 @@ import re
 from robench.engine import predictions
 from robench.engine.records import nonfinite_note, predictions_path, suite_aggregates, variant_result
 from robench.errors import RecordError
+from robench.stats.record_intervals import attach as attach_intervals
 from robench.results import load_record, now, record_path, write_record
 
 TASK_RECORD = re.compile(r"^(?P<suite>.+)\.task-(?P<i>\d+)-of-(?P<n>\d+)\.json$")
@@ -76,6 +77,7 @@ def merge_task_records(model_dir, suite_name, task_records):
     notes = _merge_predictions(out_dir, model_name, suite_name, task_identities, predictions.record_identity(first))
     if first.aggregates.get("nonfinite"):
         notes.append(nonfinite_note(first.aggregates["nonfinite"]))
+    attach_intervals(first, predictions_path(out_dir, model_name, suite_name))
     return write_record(record_path(out_dir, model_name, suite_name), first), notes
 
 

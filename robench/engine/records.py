@@ -3,6 +3,7 @@ import os
 
 from robench.engine import slice_results, predictions
 from robench.errors import RobenchError
+from robench.stats.record_intervals import attach as attach_intervals
 from robench.results import Record, VariantResult, environment, now, record_path, stable_hash, write_record
 
 
@@ -146,4 +147,5 @@ def write_plan_record(plan, variants, root, options, runtime):
             import sys
 
             sys.stderr.write(f"robench: {note}\n")
+    attach_intervals(record, side if options.save_predictions else None)
     return write_record(record_path(plan.out_dir, plan.model.name, suite.name, options.task), record)

@@ -12,6 +12,7 @@ import os
 from robench.engine import predictions
 from robench.engine.records import predictions_path, suite_aggregates, variant_result
 from robench.errors import RecordError
+from robench.stats.record_intervals import attach as attach_intervals
 from robench.results import load_record, write_record
 
 
@@ -52,6 +53,7 @@ def rescore_record(record_file, metrics=()):
     record.variants = entries
     record.metric_set = {"id": metric_set.id, "metrics": metric_set.names}
     record.aggregates = suite_aggregates(get_suite(record.suite["name"]), record.model, record.suite, entries)
+    attach_intervals(record, columns=columns)
     return record, added
 
 
