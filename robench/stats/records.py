@@ -140,17 +140,20 @@ def drawn_variants(record, resampled, d):
     """The record's variants under draw ``d`` of ``resampled_counts``: the counting metrics' states and
     values resampled, everything else as recorded."""
     metric_set, fields, counts = resampled
+    layout, offset = [], 0
+    for f in fields:  # where each state field sits in a row of counts
+        shape = metric_set.fields[f]
+        size = int(np.prod(shape, dtype=np.int64))
+        layout.append((f, shape, offset, offset + size))
+        offset += size
     out = []
     for k, variant in enumerate(record["variants"]):
         if counts[k] is None:
             out.append(variant)
             continue
-        state, offset, row = dict(variant["state"]), 0, counts[k][d]
-        for f in fields:
-            shape = metric_set.fields[f]
-            size = int(np.prod(shape, dtype=np.int64))
-            state[f] = row[offset:offset + size].reshape(shape)
-            offset += size
+        state, row = dict(variant["state"]), counts[k][d]
+        for f, shape, start, stop in layout:
+            state[f] = row[start:stop].reshape(shape)
         metrics = dict(variant["metrics"])
         for metric in metric_set.metrics:
             metrics.update(metric.compute(state, variant["state"]["n"]))
