@@ -24,6 +24,7 @@ for _name, _target in (  # the paper's table order first: leaderboard columns fo
         ("imagenet-c-gen", "robench.datasets.imagenet_c_gen:ImageNetCGenSuite"),
         ("imagenet-3dcc", "robench.datasets.imagenet_3dcc:ImageNet3DCCSuite"),
         ("imagenet-c-bar", "robench.datasets.imagenet_c_bar:ImageNetCBarSuite"),
+        ("objectnet", "robench.datasets.objectnet:ObjectNetSuite"),
         ("cue-conflict", "robench.datasets.cue_conflict:CueConflictSuite")):
     SUITES.register(_name, _target)
 

@@ -10,7 +10,9 @@ reading them in place needs only where each member's bytes are:
   and modification time, so the next scan, every torchrun rank and every job-array task read the index
   instead of the archive.
 - a zip's index is its central directory (zipfile reads it from the end of the file); members stored or
-  deflated are read and inflated here, with their CRC checked.
+  deflated are read and inflated here, with their CRC checked. Members encrypted with ZipCrypto (ObjectNet's
+  zip) are decrypted here with the password's keys (``robench.datasets.zipcrypto``: compiled, bit-identical
+  to zipfile's decrypter); the password is checked against member headers when the zip is opened.
 
 Members are then read with ``os.pread`` (no shared file position), through file descriptors opened
 once per process: DataLoader workers fork, and a child must not use its parent's descriptors.
@@ -105,23 +107,62 @@ class TarArchive(Archive):
 
 class ZipArchive(Archive):
     """A zip read in place; ``stats`` are (uncompressed size, CRC-32) per member, so the fingerprint sees
-    a member rewritten with the same size."""
+    a member rewritten with the same size. ``keys``: the ZipCrypto keys of its password, for encrypted
+    members (``robench.datasets.zipcrypto``); the password itself is not kept."""
 
-    kind = "zip"
-
-    def __init__(self, path, infos):
+    def __init__(self, path, infos, keys=None):
         super().__init__(path, [i.filename for i in infos], [(i.file_size, i.CRC) for i in infos])
-        self.infos = infos
+        self.infos, self.keys = infos, keys
+        self.encryption = "zipcrypto" if keys is not None else None
 
-    def read(self, position):
+    def _start(self, position):
+        """Where the member's stored bytes begin (after its local header)."""
         info = self.infos[position]
         header = self._pread(position, ZIP_LOCAL_HEADER, info.header_offset)
         if header[:4] != b"PK\x03\x04":
             raise DatasetLayoutError(f"archive {self.path}: member {info.filename} has no local header where the "
                                      f"central directory says (byte {info.header_offset}): the zip is damaged")
-        start = info.header_offset + ZIP_LOCAL_HEADER + int.from_bytes(header[26:28], "little") \
+        return info.header_offset + ZIP_LOCAL_HEADER + int.from_bytes(header[26:28], "little") \
             + int.from_bytes(header[28:30], "little")
-        raw = self._pread(position, info.compress_size, start)
+
+    def _raw(self, position):
+        """The member's stored bytes (with the 12-byte encryption header when it is encrypted)."""
+        return self._pread(position, self.infos[position].compress_size, self._start(position))
+
+    def _decrypted(self, position, raw):
+        from robench.datasets.zipcrypto import HEADER, check_byte, decrypt
+
+        info = self.infos[position]
+        plain = decrypt(raw, self.keys)
+        if len(plain) < HEADER or plain[HEADER - 1] != check_byte(info):
+            raise DatasetLayoutError(f"archive {self.path}: the password is wrong (member {info.filename} fails "
+                                     "zip's password check); give the zip's own password")
+        return plain[HEADER:]
+
+    def check_password(self, count=16):
+        """Checks the password against the first ``count`` encrypted members' headers (each passes by chance
+        1 time in 256): a wrong password is one line at scan time, not a failure in the middle of a run."""
+        from robench.datasets.zipcrypto import HEADER
+
+        checked = 0
+        for position, info in enumerate(self.infos):
+            if checked == count:
+                break
+            if info.flag_bits & 0x1 and info.compress_size >= HEADER:
+                self._decrypted(position, self._head(position))
+                checked += 1
+
+    def _head(self, position):
+        from robench.datasets.zipcrypto import HEADER
+
+        return self._pread(position, HEADER, self._start(position))
+
+    def read(self, position):
+        info = self.infos[position]
+        raw = self._raw(position)
+        encrypted = bool(info.flag_bits & 0x1)
+        if encrypted:
+            raw = self._decrypted(position, raw)
         if info.compress_type == ZIP_STORED:
             data = raw
         else:
@@ -132,14 +173,17 @@ class ZipArchive(Archive):
                 raise DatasetLayoutError(f"archive {self.path}: member {info.filename} does not inflate ({e}): "
                                          f"{CUT_SHORT_HINT}") from None
         if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            hint = "the password is wrong, or " + CUT_SHORT_HINT if encrypted else CUT_SHORT_HINT
             raise DatasetLayoutError(f"archive {self.path}: member {info.filename} gives {len(data)} bytes whose "
-                                     f"CRC-32 is not the central directory's: {CUT_SHORT_HINT}")
+                                     f"CRC-32 is not the central directory's: {hint}")
         return data
 
 
 # --- zip: the central directory -------------------------------------------------------------------
-def open_zip(path):
-    """A ZipArchive of the regular members of the zip ``path`` (directory entries left out)."""
+def open_zip(path, password=None, password_hint=""):
+    """A ZipArchive of the regular members of the zip ``path`` (directory entries left out). Encrypted
+    members (ZipCrypto) need ``password``; without it the error says ``password_hint`` (how the suite
+    takes a password) or, by default, to extract the zip."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
@@ -147,11 +191,16 @@ def open_zip(path):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
         raise DatasetLayoutError(f"{path} is not a readable zip ({e}): truncated, damaged or not a zip; "
                                  "download it again") from None
+    encrypted = [i for i in infos if i.flag_bits & 0x1]
+    if encrypted and password is None:
+        what = password_hint or (f"robench reads zips without a password: extract it with its password (unzip -P "
+                                 f"PASSWORD {os.path.basename(path)}) and point at the folder")
+        raise DatasetLayoutError(f"{path} is password-protected (member {encrypted[0].filename} is encrypted); "
+                                 f"{what}")
     for info in infos:
-        if info.flag_bits & 0x1:
-            raise DatasetLayoutError(f"{path} is password-protected (member {info.filename} is encrypted); robench "
-                                     f"reads zips without a password: extract it with its password "
-                                     f"(unzip -P PASSWORD {os.path.basename(path)}) and point at the folder")
+        if info.flag_bits & 0x40:  # strong encryption (PKWARE SES) or AES (method 99): not ZipCrypto
+            raise DatasetLayoutError(f"{path}: member {info.filename} uses zip's strong encryption; robench "
+                                     "decrypts ZipCrypto only: extract it with its password and point at the folder")
         if info.compress_type not in (ZIP_STORED, ZIP_DEFLATED):
             raise DatasetLayoutError(f"{path}: member {info.filename} uses zip compression method "
                                      f"{info.compress_type}; robench reads stored and deflated members: extract it "
@@ -159,7 +208,14 @@ def open_zip(path):
         if info.header_offset + ZIP_LOCAL_HEADER + info.compress_size > start_dir:
             raise DatasetLayoutError(f"archive {path}: member {info.filename} runs past the start of the central "
                                      f"directory (byte {start_dir}): the zip is damaged; download it again")
-    return ZipArchive(path, infos)
+    if not encrypted:
+        return ZipArchive(path, infos)
+    from robench.datasets.zipcrypto import initial_keys, warm
+
+    archive = ZipArchive(path, infos, initial_keys(password))
+    archive.check_password()
+    warm()  # compiled in this process, before DataLoader workers fork
+    return archive
 
 
 # --- tar: one pass over the headers, cached --------------------------------------------------------

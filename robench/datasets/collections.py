@@ -29,8 +29,8 @@ COLLECTIONS.register("paper", Collection(
              "ImageNet-C, ImageNet-R with its clean twin, ImageNet-Sketch",
     ("imagenet", "stylized-imagenet", "imagenet-c", "imagenet-r", "imagenet-val-r200", "imagenet-sketch")))
 COLLECTIONS.register("extended", Collection(
-    "extended", "the corruption benchmarks beyond the paper's: ImageNet-3DCC and ImageNet-C-bar, with clean ImageNet "
-                "(their companion)", ("imagenet", "imagenet-3dcc", "imagenet-c-bar")))
+    "extended", "the benchmarks beyond the paper's: ImageNet-3DCC, ImageNet-C-bar and ObjectNet, with clean ImageNet "
+                "(their companion)", ("imagenet", "imagenet-3dcc", "imagenet-c-bar", "objectnet")))
 COLLECTIONS.register("all", Collection("all", "every installed suite whose data is found", None, found_only=True))
 
 

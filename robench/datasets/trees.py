@@ -130,7 +130,10 @@ class ArchiveTree(Tree):
         return ArchiveTree(self.archive, self._full(rel), self._listing)
 
     def describe(self):
-        return {"format": self.archive.kind, "files": [os.path.basename(self.archive.path)]}
+        out = {"format": self.archive.kind, "files": [os.path.basename(self.archive.path)]}
+        if getattr(self.archive, "encryption", None):  # that it was encrypted, never the password
+            out["encryption"] = self.archive.encryption
+        return out
 
     def identity(self):
         return [self.archive.identity()]
@@ -241,15 +244,16 @@ def without_groups(tree, groups, is_member):
     return UnionTree([tree] + [tree.subtree(g) for g in grouped], is_data_file=lambda name: False)
 
 
-def open_archive(path):
-    """An ArchiveTree of the tar or zip ``path``."""
+def open_archive(path, password=None, password_hint=""):
+    """An ArchiveTree of the tar or zip ``path``; ``password`` decrypts a ZipCrypto zip (``password_hint``:
+    how the suite takes one, said when it is missing)."""
     lower = path.lower()
     if lower.endswith(".zip"):
-        return ArchiveTree(open_zip(path))
+        return ArchiveTree(open_zip(path, password, password_hint))
     return ArchiveTree(open_tar(path))
 
 
-def mount(root, archive_names=(), is_data_file=None, foreign=None):
+def mount(root, archive_names=(), is_data_file=None, foreign=None, password=None, password_hint=""):
     """The tree at the folder ``root``: the folder itself with each archive named in ``archive_names``
     that lies in it mounted beside its files (a name at the top held by two of them is an error).
     ``foreign`` ({folder name: suite}) names other suites' folders, which an archive must not hold."""
@@ -258,7 +262,7 @@ def mount(root, archive_names=(), is_data_file=None, foreign=None):
     archives = [os.path.join(root, n) for n in archive_names if os.path.isfile(os.path.join(root, n))]
     if not archives:
         return base
-    trees = [open_archive(p) for p in archives]
+    trees = [open_archive(p, password, password_hint) for p in archives]
     for tree in trees:
         _check_one_suite(tree, foreign or {})
     return UnionTree([base] + trees, is_data_file or (lambda name: False))

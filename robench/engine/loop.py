@@ -95,7 +95,7 @@ def run_slices(plans, suite, variants, options, runtime=None):
                                0 if options.decode == "gpu" else options.workers, runners.count, runtime.device)
         for work, run in zip(todo, runs):
             bar.set_description(run.variant.name)
-            run.run(scorer, bar, runners)
+            run.run(scorer.for_variant(run.variant), bar, runners)  # label sets travel with a variant
             _finish(work, run, options, runtime)
     finally:
         runners.close()

@@ -116,15 +116,35 @@ class Scores:
     for metrics that read something from them. ``nonfinite`` (bool per sample, all False unless given)
     marks the rows the model returned with NaN or infinite logits, which the engine replaced by a wrong
     prediction (``--nonfinite wrong``, ``robench.engine.scoring.counted_wrong``): the logits every metric
-    sees are finite, and a metric with a better rule for such rows than the replacement can read it."""
+    sees are finite, and a metric with a better rule for such rows than the replacement can read it.
+    ``target_sets`` / ``full_target_sets`` (bool, N x scored classes / N x 1000; None unless the suite
+    scores label sets, ``robench.metrics.label_sets``) mark every class that is a right answer for each
+    image; ``in_target`` / ``in_full_target`` answer "is this prediction right" either way."""
 
-    def __init__(self, logits, target, full_logits=None, full_target=None, keys=None, nonfinite=None):
+    def __init__(self, logits, target, full_logits=None, full_target=None, keys=None, nonfinite=None,
+                 target_sets=None, full_target_sets=None):
         self.logits, self.target = logits.detach().float().cpu(), target.detach().long().cpu()
         self.full_logits = self.logits if full_logits is None else full_logits.detach().float().cpu()
         self.full_target = self.target if full_target is None else full_target.detach().long().cpu()
         self.keys = list(keys) if keys is not None else None
         self.nonfinite = torch.zeros(self.target.shape[0], dtype=torch.bool) if nonfinite is None \
             else torch.as_tensor(nonfinite, dtype=torch.bool).cpu()
+        self.target_sets = None if target_sets is None else torch.as_tensor(target_sets, dtype=torch.bool).cpu()
+        self.full_target_sets = None if full_target_sets is None \
+            else torch.as_tensor(full_target_sets, dtype=torch.bool).cpu()
+
+    def in_target(self, positions):
+        """Bool shaped like ``positions`` (N x k positions among the scored classes): each is a right answer
+        for its row's image (its class, or a class of its label set)."""
+        if self.target_sets is None:
+            return positions.eq(self.target[:, None])
+        return self.target_sets.gather(1, positions)
+
+    def in_full_target(self, classes):
+        """``in_target`` for 1k class indices (N x k)."""
+        if self.full_target_sets is None:
+            return classes.eq(self.full_target[:, None])
+        return self.full_target_sets.gather(1, classes)
 
     @cached_property
     def log_probs(self):
@@ -202,7 +222,8 @@ class MetricState:
     @torch.no_grad()
     def update(self, logits, target, **context):
         """Adds one batch and returns its ``Scores``; ``target`` holds class positions in ``logits``'
-        columns; ``context``: the other fields of ``Scores`` (full_logits, full_target, keys, nonfinite)."""
+        columns; ``context``: the other fields of ``Scores`` (full_logits, full_target, keys, nonfinite,
+        target_sets, full_target_sets)."""
         scores = Scores(logits, target, **context)
         self.state["n"] += scores.target.numel()
         for metric in self.set.metrics:

@@ -12,6 +12,10 @@ its own (``top1_1000way``, "top-1 (1000-way)"), so no record or table leaves in 
 It applies only to suites with a ``label_subset`` (on the others the two numbers are the same thing).
 The clean twins (``imagenet-val-r200``/``-a200``) get it too: their 1000-way top-1 is the clean
 reference for the 1000-way R/A number, just as their masked ``top1`` is for the masked one.
+
+On a suite scored over label sets (ObjectNet, ``robench.metrics.label_sets``) the 1000-way argmax is right
+when it falls in the image's set (shift-happens' ObjectNet task: the 1000-way prediction mapped to an
+ObjectNet class, -1 outside them); the per-sample store then keeps ``set_hit_1000way``.
 """
 from robench.metrics.base import Metric, Value, count_problem
 
@@ -35,12 +39,18 @@ class Top1AllClasses(Metric):
 
     def update(self, state, scores):
         predicted = scores.full_logits.argmax(dim=1)
-        state["correct1_1000way"] += predicted.eq(scores.full_target).sum()
+        state["correct1_1000way"] += scores.in_full_target(predicted[:, None])[:, 0].sum()
 
     def sample_columns(self, scores):
-        return {"prediction_1000way": scores.full_logits.argmax(dim=1).int().numpy()}
+        predicted = scores.full_logits.argmax(dim=1)
+        out = {"prediction_1000way": predicted.int().numpy()}
+        if scores.full_target_sets is not None:
+            out["set_hit_1000way"] = scores.in_full_target(predicted[:, None])[:, 0].numpy()
+        return out
 
     def sample_state(self, columns):
+        if "set_hit_1000way" in columns:
+            return {"correct1_1000way": columns["set_hit_1000way"].astype(float)}
         return {"correct1_1000way": (columns["prediction_1000way"] == columns["label"]).astype(float)}
 
     def problem(self, state, n):
