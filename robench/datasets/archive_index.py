@@ -110,6 +110,8 @@ class ZipArchive(Archive):
     a member rewritten with the same size. ``keys``: the ZipCrypto keys of its password, for encrypted
     members (``robench.datasets.zipcrypto``); the password itself is not kept."""
 
+    kind = "zip"
+
     def __init__(self, path, infos, keys=None):
         super().__init__(path, [i.filename for i in infos], [(i.file_size, i.CRC) for i in infos])
         self.infos, self.keys = infos, keys

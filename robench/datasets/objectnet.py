@@ -168,7 +168,7 @@ class ObjectNetSuite(Suite):
         raise DatasetLayoutError(f"{root} holds neither {ARCHIVE} nor {TOP}/ (expected {self.layout})")
 
     def departures(self, record):
-        crop = (record.get("variants") or [{}])[0].get("info", {}).get("border_crop_px")
+        crop = (record.get("variants") or [{}])[0].get("border_crop_px")
         return {} if crop in (None, BORDER) else {"objectnet border crop": f"{crop} px"}
 
     def detail_tables(self, rows):
