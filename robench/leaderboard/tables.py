@@ -129,18 +129,89 @@ def grid_markdown(grid):
                   left=grid.left)
 
 
-def main_grid(frame, standard=True):
-    """One section's main table as a Grid: Model, Source, the filled columns, Params (M)."""
+def main_grid(frame, standard=True, intervals=None):
+    """One section's main table as a Grid: Model, Source, the filled columns, Params (M). With
+    ``intervals`` (``row_intervals`` of the frame), a value that has one shows `` ± half-width`` and
+    ``≈`` when its rank is not separated from a neighbour's (``tie_marks``)."""
     ids = metric_ids(frame, standard)
     body, notes = {"Model": list(frame["model"]), "Source": list(frame["source"])}, [None, "source"]
     for cid in ids:
         col = column(cid)
         values = frame[cid] if cid in frame.columns else pd.Series([None] * len(frame), dtype=float)
-        body[header_text(col)] = format_column(values, col.higher_is_better)
+        text = format_column(values, col.higher_is_better)
+        if intervals is not None:
+            text = with_intervals(text, values, [intervals.get((*key, cid)) for key in row_keys(frame)],
+                                  col.higher_is_better)
+        body[header_text(col)] = text
         notes.append(footnote_label(col.id))
     body["Params (M)"] = format_column(frame["params_m"], None, decimals=2)
     notes.append("params_m")
     return Grid.of(pd.DataFrame(body), 2, notes)
+
+
+# --- intervals and ties ---------------------------------------------------------------------------
+TIE = "≈"
+INTERVAL_NOTE = ("± is half the width of the value's 95% interval: Clopper-Pearson from the counts for one "
+                 "data set's top-1/top-5/error (reported and imported rows: from the value and the data set's "
+                 "released size), the paired bootstrap over image ids for aggregates of records that kept their "
+                 "per-sample store; no ± where neither is known. ≈: in this column's rank order the value's "
+                 "interval overlaps the interval of the row ranked just above or below it, so that rank is not "
+                 "separated from its neighbour (overlap is conservative; robench report --compare A B gives the "
+                 "paired test).")
+
+
+def row_keys(frame):
+    """The key of each row of a ``main_rows`` frame that ``row_intervals`` uses: (section, identity, kind, source)."""
+    return list(zip(frame["section"], frame["identity"], frame["kind"], frame["source"]))
+
+
+def row_intervals(frame, entries):
+    """{(section, identity, kind, source, column id): (low, high)} for the rows of a ``main_rows`` frame:
+    measured rows from their records' ``intervals`` (``columns.record_intervals``), reported and imported
+    rows from their value and the data set's released size (``columns.published_intervals``; none for
+    aggregates, whose published numbers give no counts)."""
+    from robench.leaderboard.columns import published_intervals, record_intervals
+
+    out = {}
+    for e in entries:
+        for cid, interval in record_intervals(e.record).items():
+            out[(e.key, e.model_id, 0, MEASURED, cid)] = interval
+    published = frame[frame["kind"] != 0]
+    keys = row_keys(published)
+    for cid in [c for c in frame.columns if c not in META]:
+        found = published_intervals(cid, [None if pd.isna(v) else v for v in published[cid]])
+        for key, interval in zip(keys, found or ()):
+            if interval is not None:
+                out[(*key, cid)] = interval
+    return out
+
+
+def tie_marks(values, intervals, higher_is_better):
+    """[bool] per row: True when, among the rows that have both a value and an interval ranked by value
+    (best first; equal values in row order), the row's interval overlaps that of the row ranked just
+    above or just below it. ``higher_is_better`` None: no ranking, no marks."""
+    values = [None if v is None or pd.isna(v) else float(v) for v in values]
+    marks = [False] * len(values)
+    if higher_is_better is None:
+        return marks
+    ranked = sorted((i for i, (v, iv) in enumerate(zip(values, intervals)) if v is not None and iv is not None),
+                    key=lambda i: (-values[i] if higher_is_better else values[i], i))
+    for a, b in zip(ranked, ranked[1:]):
+        if intervals[a][0] <= intervals[b][1] and intervals[b][0] <= intervals[a][1]:
+            marks[a] = marks[b] = True
+    return marks
+
+
+def with_intervals(texts, values, intervals, higher_is_better, decimals=1):
+    """Formatted cells (``format_column``) with `` ± half-width`` where an interval is known and ``≈`` on
+    ranks not separated from a neighbour."""
+    ties = tie_marks(list(values), intervals, higher_is_better)
+    out = []
+    for text, interval, tie in zip(texts, intervals, ties):
+        if text != MISSING and interval is not None:
+            text = f"{text} ± {(interval[1] - interval[0]) / 2:.{decimals}f}" + (f" {TIE}" if tie else "")
+        out.append(text)
+    return out
 
 
 def main_table(frame, standard=True):

@@ -57,3 +57,21 @@ def _check(k, n, level):
     if n != int(n) or k != int(k) or not 0 <= k <= n or n < 1:
         raise RobenchError(f"a binomial interval needs whole counts 0 <= k <= n with n >= 1 (got k={k}, n={n})")
     return int(k), int(n)
+
+
+def clopper_pearson_many(k, n, level=DEFAULT_LEVEL):
+    """``clopper_pearson`` of arrays of counts (one scipy call per bound, for the leaderboard's 1,500
+    published rows): (low array, high array) as fractions."""
+    import numpy as np
+    from scipy.stats import beta
+
+    k, n = np.asarray(k, dtype=np.float64), np.broadcast_to(np.asarray(n, dtype=np.float64), np.shape(k))
+    if np.any((k < 0) | (k > n) | (n < 1)) or np.any(k != np.round(k)):
+        from robench.errors import RobenchError
+
+        raise RobenchError("a binomial interval needs whole counts 0 <= k <= n with n >= 1")
+    alpha = 1.0 - level
+    with np.errstate(invalid="ignore"):
+        low = np.where(k == 0, 0.0, beta.ppf(alpha / 2, np.maximum(k, 1), n - k + 1))
+        high = np.where(k == n, 1.0, beta.ppf(1 - alpha / 2, k + 1, np.maximum(n - k, 1)))
+    return low, high
