@@ -132,7 +132,7 @@ def test_the_filter_keeps_the_rows_that_contain_the_text(browser, standard_rows)
     visible = rows(browser, "standard-models")
     assert sorted(r[0] for r in visible) == expected and len(expected) == 3
     total = len(rows(browser, "standard-models", visible_only=False))
-    assert total == len(standard_rows) + 10 + 5  # timm's, Hendrycks', the paper's
+    assert total == len(standard_rows) + 10 + 3 + 5  # timm's, Hendrycks', model-vs-human's own three, the paper's
     assert count.text == f"{len(expected)} of {total} rows"
     box.clear()
     box.send_keys("ROBUST_RESNET")  # case does not matter
@@ -170,7 +170,7 @@ def test_every_plot_loads_and_a_screenshot_is_kept(browser, tmp_path):
         "var t = document.getElementById('standard-models');"
         "return Array.prototype.map.call(t.tHead.rows[0].cells, function (th, i) {"
         " return [th.getBoundingClientRect().left, t.tBodies[0].rows[0].cells[i].getBoundingClientRect().left]; });")
-    assert all(abs(head - cell) < 1 for head, cell in lefts)
+    assert all(abs(head - cell) < 1 for head, cell in lefts), lefts
     shot = os.path.join(folder, "leaderboard-page.png")
     assert browser.save_screenshot(shot)
     from PIL import Image

@@ -59,26 +59,31 @@ def test_the_readme_shows_the_papers_rows_and_the_best_ten_imported_rows_of_each
     hendrycks = ["ResNet-50 + Assemble-ResNet50", "ResNet-50 + BlurAfterConv", "ResNet-50 + Group-wise Inhibition+DataAug",
                  "ResNet-50 + AugMix", "ResNet-50 + Group-wise Inhibition", "ResNet-50", "ResNet-50 + ANT (3x3)",
                  "ResNet-50 + DeepAugment+AugMix", "ResNet-50 + Patch Uniform", "ResNet-50 + Stylized ImageNet"]
-    assert shown == paper + hendrycks + list(at_224["model"][:MARKDOWN_TOP])  # per source, best ImageNet first
-    assert shown[15] == "eva_giant_patch14_224.clip_ft_in1k"
-    assert "all 799 rows: [`index.html`](index.html#standard)" in standard
-    at_448 = section_text(board.markdown, "Separate protocol: reported under: timm validate.py at 448 px input")
+    model_vs_human = ["bagnet33", "humans (model-vs-human observers)", "simclr_resnet50x1"]  # no ImageNet top-1
+    # per source in name order, best ImageNet first; timm's row that took model-vs-human's shape bias is a source of
+    # its own ("timm + model-vs-human (Shape bias)"), so it is always shown
+    assert shown == paper + hendrycks + model_vs_human + list(at_224["model"][:MARKDOWN_TOP]) + ["resnet50.tv_in1k"]
+    assert shown[18] == "eva_giant_patch14_224.clip_ft_in1k"
+    assert "all 802 rows: [`index.html`](index.html#standard)" in standard
     best = timm[timm["protocol"] == "timm validate.py at 448 px input"].sort_values("imagenet_top1", ascending=False)
-    assert model_rows(at_448) == list(best["model"][:MARKDOWN_TOP])
+    summary = section_text(board.markdown, "Other protocols of timm: 36 sections")  # one line per folded section
+    assert f"| timm validate.py at 448 px input | {best['model'].iat[0]} " in summary
     sections = [line for line in board.markdown.splitlines() if line.startswith("## Separate protocol")]
-    assert len(sections) == timm.loc[timm["protocol"] != "", "protocol"].nunique() == 36
+    assert len(sections) == 2  # RobustBench's 5k subset and model-vs-human's upsampled SWAG models
+    assert timm.loc[timm["protocol"] != "", "protocol"].nunique() == 36
     assert "**The full tables are in [`index.html`](index.html)**" in board.markdown
 
 
 def test_the_committed_page_holds_every_row_and_is_current(board, page, timm):
     assert stale(board, os.path.join(BOARD, "README.md")) == []
     standard = page.split('<table id="standard-models"', 1)[1].split("</table>", 1)[0]
-    assert standard.count("<tr>") == 1 + 799  # the header row and every standard-protocol row
+    assert standard.count("<tr>") == 1 + 802  # the header row and every standard-protocol row
     total = sum(table.split("<tbody>", 1)[1].count("<tr>")
                 for table in re.findall(r'<table id="(?!standard-er)[^"]*" class="sortable">.*?</table>', page, re.S)
                 if "<th scope=\"col\" data-type=\"text\" data-first=\"asc\"><button type=\"button\">Source" in table
                 and "ER " not in table.split("</thead>")[0] and "Notes" not in table.split("</thead>")[0])
-    assert total == 1557 + 10 + 5
+    # timm, Hendrycks, model-vs-human (its ResNet-50 on timm's row), RobustBench, reported.csv
+    assert total == 1557 + 10 + (10 - 1) + 12 + 5
     assert "resnet50.tv_in1k" in page and "img_size 224, crop_pct 0.875, bilinear" in page  # per-row notes
 
 
@@ -99,7 +104,7 @@ def test_check_compares_the_page_text_and_not_its_png_bytes(tmp_path):
     other_png = re.sub(r"(data:image/png;base64,)[A-Za-z0-9+/=]+", r"\1QUJD", text)
     page.write_text(other_png, encoding="utf-8")
     assert CliRunner().invoke(cli, args).exit_code == 0  # PNG bytes vary with matplotlib: not compared
-    page.write_text(text.replace("799 rows", "798 rows", 1), encoding="utf-8")
+    page.write_text(text.replace("802 rows", "801 rows", 1), encoding="utf-8")
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and f"{page} differs from what the entries generate" in result.stderr
     page.write_text(re.sub(r"(data:image/png;base64,)[A-Za-z0-9+/=]+", r"\1", text), encoding="utf-8")

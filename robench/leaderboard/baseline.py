@@ -7,6 +7,7 @@ names, read from the pretrained tag after the '.' (``resnet50.a1_in1k`` -> ``a1`
 rows at the standard protocol (224 px, the model's own preprocessing) whose tag holds the token
 ``in1k`` and none of the tokens below. The rule, and how many models it selects, is printed on the page.
 """
+from robench.leaderboard.attach import primary_source
 from robench.leaderboard.protocol import STANDARD
 
 BASELINE_SOURCE = "timm"
@@ -28,7 +29,7 @@ def is_baseline_name(model):
 
 def baseline_mask(frame):
     """Boolean Series over a ``tables.main_rows`` frame: the rows of the default baseline set."""
-    return ((frame["kind"] == 2) & (frame["source"] == f"reported: {BASELINE_SOURCE}")
+    return ((frame["kind"] == 2) & (frame["source"].map(primary_source) == f"reported: {BASELINE_SOURCE}")
             & frame["section"].map(lambda key: key == STANDARD) & frame["model"].map(is_baseline_name))
 
 

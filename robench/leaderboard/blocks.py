@@ -61,6 +61,12 @@ class PageOnly:
 
 
 @dataclass(frozen=True)
+class MarkdownOnly:
+    """Blocks only the README shows (e.g. one line per section the page shows in full)."""
+    blocks: tuple
+
+
+@dataclass(frozen=True)
 class Footnotes:
     notes: tuple  # (label, markdown text)
 
@@ -97,6 +103,8 @@ def _parts(block, plots_dir, tables):
         return [f"![{block.figure.alt}]({plots_dir}/{block.figure.filename})\n"]
     if isinstance(block, PageOnly):
         return []
+    if isinstance(block, MarkdownOnly):
+        return [p for b in block.blocks for p in _parts(b, plots_dir, tables)]
     if isinstance(block, Footnotes):
         return ["\n".join(f"[^{label}]: {text}" for label, text in block.notes) + "\n"]
     raise TypeError(f"not a leaderboard block: {block!r}")

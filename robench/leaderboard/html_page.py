@@ -14,7 +14,8 @@ import html
 import os
 import re
 
-from robench.leaderboard.blocks import Bullets, Details, Footnotes, Heading, Image, PageOnly, Para, Raw, Table
+from robench.leaderboard.blocks import (Bullets, Details, Footnotes, Heading, Image, MarkdownOnly, PageOnly, Para, Raw,
+                                       Table)
 
 _PNG = "data:image/png;base64,"
 _PAYLOAD = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]*")
@@ -44,7 +45,7 @@ def page_html(board, image_source=lambda figure: _PNG):
     state = {"tables": 0, "notes": notes, "image": image_source}
     body = "\n".join(_block(b, state) for b in board.blocks)
     toc = "".join(f'<li><a href="#{html.escape(b.anchor)}">{inline(b.text)}</a></li>'
-                  for b in board.blocks if isinstance(b, Heading) and b.level == 2 and b.anchor)
+                  for b in _page_blocks(board.blocks) if isinstance(b, Heading) and b.level == 2 and b.anchor)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -100,8 +101,17 @@ def inline(text):
     return "".join(out)
 
 
+def _page_blocks(blocks):
+    """The top-level blocks the page shows, PageOnly groups opened (for the list of sections)."""
+    for block in blocks:
+        if isinstance(block, PageOnly):
+            yield from _page_blocks(block.blocks)
+        elif not isinstance(block, (Raw, MarkdownOnly)):
+            yield block
+
+
 def _block(block, state):
-    if isinstance(block, Raw):
+    if isinstance(block, (Raw, MarkdownOnly)):
         return ""
     if isinstance(block, Heading):
         anchor = f' id="{html.escape(block.anchor)}"' if block.anchor else ""

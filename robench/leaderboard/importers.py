@@ -173,8 +173,17 @@ def read_hendrycks_c(paths, commit):
 
 MANIFEST = "import.json"
 IMPORTERS = {"timm": lambda paths, manifest: read_timm(paths, manifest["commit"]),
-             "hendrycks-imagenet-c": lambda paths, manifest: read_hendrycks_c(paths, manifest["commit"])}
-MANIFEST_FIELDS = ("importer", "repository", "commit", "licence", "files")
+             "hendrycks-imagenet-c": lambda paths, manifest: read_hendrycks_c(paths, manifest["commit"]),
+             "model-vs-human": lambda paths, manifest: _lazy("import_model_vs_human", "read_model_vs_human")(paths, manifest),
+             "robustbench": lambda paths, manifest: _lazy("import_robustbench", "read_robustbench")(paths, manifest)}
+MANIFEST_FIELDS = ("importer", "repository", "commit", "licence", "files")  # and optional "licence_file"
+
+
+def _lazy(module, name):
+    """An importer of its own module (model-vs-human's trials, RobustBench's JSONs), imported when used."""
+    import importlib
+
+    return getattr(importlib.import_module(f"robench.leaderboard.{module}"), name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,6 +220,10 @@ def load_imported(folder):
         if manifest["importer"] not in IMPORTERS:
             raise RecordError(f"{path}: unknown importer {manifest['importer']!r} (known: {', '.join(sorted(IMPORTERS))})")
         paths = [os.path.join(folder, name, f) for f in manifest["files"]]
+        if manifest.get("licence_file"):  # the publisher's licence text, shipped beside its files
+            paths_licence = os.path.join(folder, name, manifest["licence_file"])
+            if not os.path.isfile(paths_licence):
+                raise RecordError(f"{path}: names licence file {paths_licence}, which does not exist")
         absent = [p for p in paths if not os.path.isfile(p)]
         if absent:
             raise RecordError(f"{path}: lists {absent[0]}, which does not exist")

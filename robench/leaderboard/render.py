@@ -21,8 +21,10 @@ from robench.leaderboard.protocol import STANDARD, check_merged, describe, slug
 from robench.leaderboard.reproduction import TOLERANCE, reproduction_frame, reproduction_grid
 from robench.leaderboard import er_view
 from robench.leaderboard.baseline import baseline_mask, describe_rule as describe_baseline
-from robench.leaderboard.blocks import Bullets, Details, Footnotes, Heading, Image, PageOnly, Para, Raw, Table, markdown
+from robench.leaderboard.blocks import (Bullets, Details, Footnotes, Heading, Image, MarkdownOnly, PageOnly, Para, Raw,
+                                       Table, markdown)
 from robench.leaderboard.importers import load_imported
+from robench.leaderboard.attach import attach
 
 PLOTS_DIR = "plots"
 HTML_NAME = "index.html"  # the page, beside the README
@@ -86,22 +88,68 @@ def generate(entries_dir, reported_csv, out_path, strict=False, merged=(), impor
     here = os.path.dirname(os.path.abspath(out_path))
     html_path = html_path or os.path.join(os.path.dirname(out_path), HTML_NAME)
     page = _rel(html_path, here)
+    folded = folded_sections(frame)
     blocks = _header(len(entries), len(reported), _rel(entries_dir, here), _rel(reported_csv, here), merged,
-                     imported_rows, sources, imported and _rel(imported, here), page)
+                     imported_rows, sources, imported and _rel(imported, here), page, folded)
     plots, used = [], set()
     if not len(frame):
         blocks.append(Para("No results yet: add records to the entries folder, or published rows to reported.csv."))
-    for key in tables.sections(frame):
+    keys = tables.sections(frame)
+    for key in keys:
         section = frame[frame["section"].map(lambda k, key=key: k == key)].reset_index(drop=True)
         section_blocks, section_plots = _section(key, section, [e for e in entries if e.key == key], labels, index,
                                                  page)
-        blocks += section_blocks
+        if key in folded:  # the README: one line in its source's summary; the page: the whole section
+            if key == next(k for k in keys if folded.get(k) == folded[key]):
+                blocks.append(_fold_summary(folded[key], [k for k in keys if folded.get(k) == folded[key]], frame,
+                                            page))
+            blocks.append(PageOnly(tuple(section_blocks)))
+        else:
+            blocks += section_blocks
         plots.extend(section_plots)
         used.update(tables.metric_ids(section, key == STANDARD))
     blocks += _sources(reported, sources)
     blocks += _about()
     blocks.append(_footnotes(used))
     return Leaderboard(markdown(blocks, PLOTS_DIR), plots, problems, blocks, html_path)
+
+
+def folded_sections(frame):
+    """{protocol key: source} of the sections the README summarises instead of showing: sections other than
+    the standard one that hold only imported rows of one source, when that source has several such sections
+    (timm's 36 input sizes). A section with a measured or reported.csv row is always shown."""
+    from robench.leaderboard.attach import primary_source
+
+    by_source = {}
+    for key in tables.sections(frame):
+        rows = frame[frame["section"].map(lambda k, key=key: k == key)]
+        sources = set(rows["source"].map(primary_source))
+        if key != STANDARD and (rows["kind"] == 2).all() and len(sources) == 1:
+            by_source.setdefault(sources.pop(), []).append(key)
+    return {key: source for source, keys in by_source.items() if len(keys) > 1 for key in keys}
+
+
+def _fold_summary(source, keys, frame, page):
+    """The README's stand-in for a source's folded sections: one line each (its protocol, its best row by
+    ImageNet top-1, its row count, a link to the section on the page)."""
+    name = source.removeprefix("reported: ")
+    rows = []
+    for key in keys:
+        section = frame[frame["section"].map(lambda k, key=key: k == key)]
+        clean = section["imagenet_top1"] if "imagenet_top1" in section.columns else None
+        best = section.loc[clean.idxmax()] if clean is not None and clean.notna().any() else None
+        rows.append([dict(key).get("reported") or describe(key), "–" if best is None else best["model"],
+                     str(len(section)), "–" if best is None else f"{best['imagenet_top1']:.1f}",
+                     f"[section]({page}#{slug(key)})"])
+    grid = tables.Grid(["Section", "Best by ImageNet top-1", "Rows", "ImageNet ↑", "Page"],
+                       [None, None, None, "imagenet_top1", None], 2, rows)
+    total = sum(int(r[2]) for r in rows)
+    return MarkdownOnly((
+        Heading(2, f"Other protocols of {tables.markdown_text(name)}: {len(keys)} sections"),
+        Para(f"{len(keys)} sections hold only the {total} rows imported from {tables.markdown_text(name)} under "
+             f"protocols of their own (timm: the input size its validate.py used). [`{page}`]({page}) shows each "
+             "in full; here, one line per section: its best row by ImageNet top-1 and its number of rows."),
+        Table(grid)))
 
 
 def _imported_rows(sources, reported, reported_csv):
@@ -120,7 +168,7 @@ def _imported_rows(sources, reported, reported_csv):
         model, source = keys[dup].iloc[0]["model"], keys[dup].iloc[0]["source"]
         raise RecordError(f"{model!r} from {source!r} is given twice at one protocol (in {reported_csv} and an "
                           "import under imported/, or by two imports): keep one")
-    return rows
+    return attach(rows)
 
 
 def write(board, out_path):
@@ -165,7 +213,8 @@ def build(entries_dir, reported_csv, out_path, strict=False, merged=(), imported
     return board
 
 
-def _header(n_entries, n_reported, entries_rel, reported_rel, merged, imported_rows, sources, imported_rel, page):
+def _header(n_entries, n_reported, entries_rel, reported_rel, merged, imported_rows, sources, imported_rel, page,
+            folded=None):
     shared = [] if not merged else [Para(
         f"Generated with `--same-section {' --same-section '.join(merged)}`: records that depart from a "
         f"section's protocol only in {' or '.join(merged)} share its tables, and their rows name the departure "
@@ -174,14 +223,19 @@ def _header(n_entries, n_reported, entries_rel, reported_rel, merged, imported_r
     if imported_rows is not None:
         names = ", ".join(f"`{s.name}`" for s in sources)
         published += f" and {len(imported_rows)} imported from published results files in `{imported_rel}` ({names})"
+    by_source = {}
+    for source in (folded or {}).values():
+        by_source[source] = by_source.get(source, 0) + 1
+    fold_note = "".join(f"; {tables.markdown_text(source.removeprefix('reported: '))}'s {n} sections at other "
+                        "protocols as one summary table (a line each)" for source, n in sorted(by_source.items()))
     full = [] if imported_rows is None else [Para(
         f"**The full tables are in [`{page}`]({page})**, one self-contained HTML page (no network needed: open "
         "the file in a browser) where every table sorts by any column and filters by text. This file shows, "
         f"per section, every measured row, every row of `{reported_rel}` and the best {MARKDOWN_TOP} imported "
-        "rows of each source by ImageNet top-1.",
+        f"rows of each source by ImageNet top-1{fold_note}.",
         page=f"Every row of every section is here; [`README.md`](README.md) shows the best {MARKDOWN_TOP} "
-             "imported rows of each source per section. Click a column header to sort by it (again: the other way); type in a "
-             "table's box to keep only the rows that contain the text.")]
+             f"imported rows of each source per section{fold_note}. Click a column header to sort by it (again: the "
+             "other way); type in a table's box to keep only the rows that contain the text.")]
     return [Raw(GENERATED_MARK), Heading(1, "robench leaderboard"),
             Para(f"*Generated by `robench leaderboard` from {n_entries} result record(s) in `{entries_rel}` and "
                  f"{published}. Do not edit this file: change those inputs and run `robench leaderboard`.*"),
@@ -261,7 +315,8 @@ def _effective_robustness(frame, shown, name, page):
     if not fitted:
         return blocks, []
     er_grid = er_view.rows_grid(result, shown_index=None)
-    shown_grid = er_view.rows_grid(result, shown_index=_shown_index(frame, shown))
+    has_er = result.frame[[f"{f.column_id}:er" for f in fitted]].notna().any(axis=1)
+    shown_grid = er_view.rows_grid(result, shown_index=[i for i in _shown_index(frame, shown) if has_er.iat[i]])
     blocks += [Para(f"ER [{level} band] per row (measured and reported rows, then the imported rows this "
                     f"section's table shows; all rows: [`{page}`]({page}#{name}-er)).",
                     page=f"ER [{level} band] of every row of this section that has the values."),
@@ -326,12 +381,18 @@ def _sources(reported, imported=()):
         items.append((f"**{text(rows['source'].iat[0]) if len(rows) else text(source.name)}** (imported): "
                       + " ".join(p for p in (cited, urls) if p),
                       (f"{len(rows)} rows read by `robench leaderboard` from `imported/{text(source.name)}/` "
-                       f"({files}), copied unchanged from {text(m['repository'])} at commit `{text(m['commit'])}`; "
-                       f"licence {text(m['licence'])}",
+                       f"({files}), {text(IMPORT_HOW.get(m['importer'], 'copied unchanged from'))} "
+                       f"{text(m['repository'])} at commit `{text(m['commit'])}`; licence {text(m['licence'])}"
+                       + (f" (`imported/{text(source.name)}/{text(m['licence_file'])}`)" if m.get("licence_file") else ""),
                        "each row's notes (for timm: its image size, crop_pct and interpolation) are in the "
                        "page's table of notes")))
     notes = [PageOnly((Heading(3, "Notes of imported rows"), Table(notes_grid(imported), name="notes")))] if imported else []
     return [Heading(2, "Sources of reported numbers"), Bullets(tuple(items)), *notes]
+
+
+# how an import's files relate to the publisher's (default: "copied unchanged")
+IMPORT_HOW = {"model-vs-human": "counts derived by robench (leaderboard-import model-vs-human --counts) from the "
+                                "cue-conflict trial files of"}
 
 
 def notes_grid(imported):
