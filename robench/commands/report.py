@@ -21,7 +21,10 @@ FORMATS = ("table", "markdown", "csv", "json")  # robench.report.FORMATS, not im
 @click.option("--draws", type=click.IntRange(10, 100_000), default=1000, show_default=True,
               help="Bootstrap draws.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
-def command(directory, fmt, collection, compare, intervals, level, draws, seed):
+@click.option("--human-consistency", is_flag=True,
+              help="Error consistency of each model with model-vs-human's human observers (cue-conflict, from the "
+                   "--save-predictions store), beside the humans' among themselves.")
+def command(directory, fmt, collection, compare, intervals, level, draws, seed, human_consistency):
     """Models as rows, the suites' leaderboard columns as columns, for the records in DIRECTORY.
 
     DIRECTORY is a `robench eval --out` folder (<model>/<suite>.json). Definitions, joins (relative
@@ -36,6 +39,14 @@ def command(directory, fmt, collection, compare, intervals, level, draws, seed):
         click.echo(f"warning: skipped {problem}", err=True)
     if not entries:
         raise report.no_records_error(directory, problems)
+    if human_consistency:
+        from robench.report_humans import human_consistency_frame, render_human_consistency
+
+        table = human_consistency_frame(entries)
+        for reason in table.attrs["skipped"]:
+            click.echo(f"warning: {reason}", err=True)
+        click.echo(render_human_consistency(table, fmt), nl=False)
+        return
     options = {"level": level, "draws": draws, "seed": seed} if intervals else None
     frame = report.report_frame(entries, suites=suites, intervals=options)
     if compare:
