@@ -223,3 +223,17 @@ def test_the_readme_folds_the_many_sections_of_one_source_into_one_summary(tmp_p
     assert page.count('<h2 id="reported-timm-validate-py-at-') == 36 and "Other protocols of timm" not in page
     assert '<li><a href="#reported-timm-validate-py-at-448-px-input">' in page  # in the page's section list
     assert len(md) < 60_000
+
+
+def test_the_shipped_robustbench_files_mean_what_the_importer_says():
+    """corruptions_acc is the mean accuracy over the 75 cells of unaggregated_results.csv (the 5,000-image
+    subset), and AlexNet is the mCE normaliser (100): the reading the section title states."""
+    folder = os.path.join(BOARD, "imported", "robustbench")
+    manifest = json.load(open(os.path.join(folder, "import.json"), encoding="utf-8"))
+    rows = read_robustbench([os.path.join(folder, f) for f in manifest["files"]], manifest).set_index("model")
+    cells = pd.read_csv(os.path.join(folder, "unaggregated_results.csv"), header=[0, 1], index_col=0)
+    assert len(cells.columns) == 75 and set(cells.index) == set(rows.index)
+    for model, accuracy in cells.mean(axis=1).items():
+        assert abs(100 * (1 - accuracy) - rows.loc[model, "imagenet_c_mean_error"]) < 0.006, model
+    assert rows.loc["AlexNet", "imagenet_c_mce"] == 100.0 and rows.loc["Standard_R50", "imagenet_top1"] == 76.72
+    assert (rows["protocol"] == PROTOCOL).all()

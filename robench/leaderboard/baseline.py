@@ -6,6 +6,8 @@ meant to *measure*, so it must not define the line. robench's default set is a r
 names, read from the pretrained tag after the '.' (``resnet50.a1_in1k`` -> ``a1``, ``in1k``): timm's
 rows at the standard protocol (224 px, the model's own preprocessing) whose tag holds the token
 ``in1k`` and none of the tokens below. The rule, and how many models it selects, is printed on the page.
+A timm row that took another source's cells (``attach.py``: model-vs-human's shape bias on
+``resnet50.tv_in1k``) is still timm's row: the rule reads a row's first source.
 """
 from robench.leaderboard.attach import primary_source
 from robench.leaderboard.protocol import STANDARD

@@ -33,7 +33,8 @@ def model_files(paths):
     for path in paths:
         if os.path.isdir(path):
             folder = os.path.join(path, *FOLDER) if os.path.isdir(os.path.join(path, *FOLDER)) else path
-            found = [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".json")]
+            found = [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                     if n.endswith(".json") and n != "import.json"]  # not robench's manifest of a shipped copy
             if not found:
                 raise RecordError(f"{path}: no model JSON files here or in {'/'.join(FOLDER)}/ (expected a "
                                   "RobustBench/robustbench checkout or its model_info/imagenet/corruptions folder)")
