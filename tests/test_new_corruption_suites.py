@@ -24,6 +24,7 @@ def data(tmp_path_factory):
     from robench.datasets.imagenet import write_imagenet
 
     write_imagenet(str(base / "imagenet"), n_classes=2, per_class=1, size=32)
+    get_suite("objectnet").write_generated(str(base / "objectnet"), n_classes=2, per_class=2, size=32)  # extended's
     return base, written
 
 
