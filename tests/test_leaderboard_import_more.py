@@ -237,3 +237,16 @@ def test_the_shipped_robustbench_files_mean_what_the_importer_says():
         assert abs(100 * (1 - accuracy) - rows.loc[model, "imagenet_c_mean_error"]) < 0.006, model
     assert rows.loc["AlexNet", "imagenet_c_mce"] == 100.0 and rows.loc["Standard_R50", "imagenet_top1"] == 76.72
     assert (rows["protocol"] == PROTOCOL).all()
+
+
+def test_a_section_with_a_reported_csv_row_is_shown_not_folded(tmp_path):
+    reported = tmp_path / "reported.csv"
+    with open(os.path.join(BOARD, "reported.csv"), encoding="utf-8") as f:
+        text = f.read()
+    reported.write_text(text + "my_net,mine,85.0,,,,,,,,,timm validate.py at 448 px input,,,\n", encoding="utf-8")
+    board = generate(os.path.join(BOARD, "entries"), str(reported), str(tmp_path / "README.md"),
+                     imported=os.path.join(BOARD, "imported"))
+    assert "\n## Separate protocol: reported under: timm validate.py at 448 px input\n" in board.markdown
+    assert "\n## Other protocols of timm: 35 sections\n" in board.markdown
+    at_448 = board.markdown.split("at 448 px input\n", 1)[1].split("\n## ", 1)[0]
+    assert "| my_net " in at_448 and "eva02_large_patch14_448.mim_m38m_ft_in22k_in1k" in at_448

@@ -317,8 +317,8 @@ def _effective_robustness(frame, shown, name, page):
     er_grid = er_view.rows_grid(result, shown_index=None)
     has_er = result.frame[[f"{f.column_id}:er" for f in fitted]].notna().any(axis=1)
     shown_grid = er_view.rows_grid(result, shown_index=[i for i in _shown_index(frame, shown) if has_er.iat[i]])
-    blocks += [Para(f"ER [{level} band] per row (measured and reported rows, then the imported rows this "
-                    f"section's table shows; all rows: [`{page}`]({page}#{name}-er)).",
+    blocks += [Para(f"ER [{level} band] per row that has a value (measured and reported rows, then the imported "
+                    f"rows this section's table shows; all rows: [`{page}`]({page}#{name}-er)).",
                     page=f"ER [{level} band] of every row of this section that has the values."),
                Table(shown_grid, er_grid, "models", anchor=f"{name}-er")]
     figure = Figure(f"{name}-effective-robustness.png", er_view.scatter(result, name))
@@ -383,7 +383,8 @@ def _sources(reported, imported=()):
                       (f"{len(rows)} rows read by `robench leaderboard` from `imported/{text(source.name)}/` "
                        f"({files}), {text(IMPORT_HOW.get(m['importer'], 'copied unchanged from'))} "
                        f"{text(m['repository'])} at commit `{text(m['commit'])}`; licence {text(m['licence'])}"
-                       + (f" (`imported/{text(source.name)}/{text(m['licence_file'])}`)" if m.get("licence_file") else ""),
+                       + (f"; its text: `imported/{text(source.name)}/{text(m['licence_file'])}`"
+                          if m.get("licence_file") else ""),
                        "each row's notes (for timm: its image size, crop_pct and interpolation) are in the "
                        "page's table of notes")))
     notes = [PageOnly((Heading(3, "Notes of imported rows"), Table(notes_grid(imported), name="notes")))] if imported else []
