@@ -250,3 +250,18 @@ def test_a_section_with_a_reported_csv_row_is_shown_not_folded(tmp_path):
     assert "\n## Other protocols of timm: 35 sections\n" in board.markdown
     at_448 = board.markdown.split("at 448 px input\n", 1)[1].split("\n## ", 1)[0]
     assert "| my_net " in at_448 and "eva02_large_patch14_448.mim_m38m_ft_in22k_in1k" in at_448
+
+
+def test_every_shipped_decision_maker_is_mapped_and_the_timm_identities_exist():
+    from robench.leaderboard.import_model_vs_human import MODELS
+
+    counts = read_counts(os.path.join(BOARD, "imported", "model-vs-human", "cue-conflict-counts.csv"))
+    models = sorted(n for n in counts["decision_maker"] if not n.startswith("subject-"))
+    assert models == sorted(MODELS) and len(counts) == 19  # nine models, ten observers: nothing unreviewed
+    timm = set(pd.read_csv(os.path.join(BOARD, "imported", "timm", "results-imagenet.csv"))["model"])
+    named = {row for row, _, _, _ in MODELS.values() if "." in row}  # rows named by a timm identity
+    assert named == {"resnet50.tv_in1k", "regnety_160.swag_ft_in1k", "regnety_320.swag_ft_in1k",
+                     "regnety_1280.swag_ft_in1k"} and named <= timm
+    standard = {name for name, (_, protocol, _, _) in MODELS.items() if protocol == ""}
+    assert standard == {"resnet50", "bagnet33", "simclr_resnet50x1"}  # the rest saw upsampled stimuli
+    assert {name for name, (_, _, attach_to, _) in MODELS.items() if attach_to} == {"resnet50"}
