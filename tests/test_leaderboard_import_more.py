@@ -265,3 +265,14 @@ def test_every_shipped_decision_maker_is_mapped_and_the_timm_identities_exist():
     standard = {name for name, (_, protocol, _, _) in MODELS.items() if protocol == ""}
     assert standard == {"resnet50", "bagnet33", "simclr_resnet50x1"}  # the rest saw upsampled stimuli
     assert {name for name, (_, _, attach_to, _) in MODELS.items() if attach_to} == {"resnet50"}
+
+
+def test_the_command_offers_every_importer_and_a_humans_only_checkout_gives_one_row(tmp_path):
+    from robench.commands.leaderboard_import import SOURCES
+    from robench.leaderboard.importers import IMPORTERS
+
+    assert SOURCES == list(IMPORTERS)
+    raw = tmp_path / "master" / "raw-data" / "cue-conflict"  # model-vs-human's master: the observers only
+    trials(raw, "subject-01", HUMAN_1, "session_1")
+    rows = read_model_vs_human([str(tmp_path / "master" / "raw-data")], MANIFEST)
+    assert list(rows["model"]) == [HUMANS] and list(rows["cue_conflict_shape_bias"]) == [100.0]
