@@ -68,7 +68,8 @@ def test_shape_bias_equals_the_hand_count_and_humans_are_pooled(checkout):
     assert rows.loc[HUMANS, "cue_conflict_shape_bias"] == 75.0  # (2 + 1) / (2 + 0 + 1 + 1), pooled
     assert "subject-01, subject-02" in rows.loc[HUMANS, "notes"] and "per observer 50.0-100.0%" in rows.loc[HUMANS, "notes"]
     assert rows.loc["swag_vit_b16_in1k", "protocol"] == UPSAMPLED  # stimuli upsampled to 384 px: not standard
-    assert rows.loc["mystery_net", "protocol"] == UNREVIEWED and rows.loc["mystery_net", "cue_conflict_shape_bias"] == 0  # its one texture decision
+    mystery = rows.loc["mystery_net"]
+    assert mystery["protocol"] == UNREVIEWED and mystery["cue_conflict_shape_bias"] == 0  # its one texture decision
     assert (rows["source"] == "model-vs-human").all() and rows["source_url"].str.contains("93ee676").all()
 
 

@@ -5,6 +5,8 @@ under ``leaderboard/imported/`` (so the leaderboard builds offline), and map the
 leaderboard's column ids. Each row keeps its source (repository, file, commit) and its protocol: timm
 evaluates every model at its own ``img_size``, ``crop_pct`` and ``interpolation``; a row at 224 px with
 the model's own preprocessing is the benchmark protocol, any other size is a protocol of its own.
+timm's and Hendrycks' readers are here; model-vs-human's (shape bias counted from its trials) and
+RobustBench's (its 5,000-image ImageNet-C subset) have modules of their own, named in ``IMPORTERS``.
 """
 import json
 import os
