@@ -277,3 +277,15 @@ def test_the_command_offers_every_importer_and_a_humans_only_checkout_gives_one_
     trials(raw, "subject-01", HUMAN_1, "session_1")
     rows = read_model_vs_human([str(tmp_path / "master" / "raw-data")], MANIFEST)
     assert list(rows["model"]) == [HUMANS] and list(rows["cue_conflict_shape_bias"]) == [100.0]
+
+
+def test_a_manifest_naming_a_missing_licence_file_is_one_line(tmp_path):
+    import shutil
+
+    target = tmp_path / "imported"
+    shutil.copytree(os.path.join(BOARD, "imported", "robustbench"), target / "robustbench")
+    (target / "robustbench" / "LICENSE").unlink()
+    with pytest.raises(RecordError) as info:
+        load_imported(str(target))
+    assert str(info.value) == (f"{target / 'robustbench' / 'import.json'}: names licence file "
+                               f"{target / 'robustbench' / 'LICENSE'}, which does not exist")
