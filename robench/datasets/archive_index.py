@@ -4,6 +4,8 @@ ImageNet-C ships as five tars of 7-21 GB (3.75M files once extracted), ImageNet-
 ImageNet-Sketch as a zip. Extracting them costs hours and millions of inodes before the first number;
 reading them in place needs only where each member's bytes are:
 
+- a gzip'd tar (ImageNet-3DCC's ``<corruption>.tar.gz``) is inflated once into the cache as a plain tar
+  (``inflated_tar``: gzip has no random access), then read as one;
 - a tar is indexed once, with one sequential pass over its headers (the data between them is skipped,
   not read): member name, data offset, size and modification time. The index is cached in
   ``$ROBENCH_CACHE_DIR/archive-index/`` (``robench.cache``), keyed by the archive's absolute path, size
@@ -74,6 +76,7 @@ class Archive:
 
     def __init__(self, path, names, stats):
         self.path, self.names, self.stats = path, names, stats
+        self.data_path = path  # the file read with pread (an inflated copy for a .tar.gz)
         self._files = ProcessFiles()
         self._identity = file_identity(path)
 
@@ -84,7 +87,7 @@ class Archive:
         return f"{self.path}:{name}" if name else self.path
 
     def _pread(self, position, size, offset):
-        data = os.pread(self._files.fd(self.path, "archive"), size, offset)
+        data = os.pread(self._files.fd(self.data_path, "archive"), size, offset)
         if len(data) != size:
             raise DatasetLayoutError(f"archive {self.path}: member {self.names[position]} is cut short ({len(data)} "
                                      f"of {size} bytes at byte {offset}): {CUT_SHORT_HINT}")
@@ -181,6 +184,17 @@ class ZipArchive(Archive):
         return data
 
 
+class InflatedTarArchive(TarArchive):
+    """A gzip'd tar read through its one-time inflated copy (``inflated_tar``): members are read from the
+    copy with pread; messages, the record and the fingerprint name the .tar.gz as downloaded."""
+
+    kind = "tar.gz"
+
+    def __init__(self, path, inflated, index):
+        super().__init__(path, index)
+        self.data_path = inflated
+
+
 # --- zip: the central directory -------------------------------------------------------------------
 def open_zip(path, password=None, password_hint=""):
     """A ZipArchive of the regular members of the zip ``path`` (directory entries left out). Encrypted
@@ -224,6 +238,68 @@ def open_zip(path, password=None, password_hint=""):
 def open_tar(path):
     """A TarArchive of the regular members of the uncompressed tar ``path``, from its cached index."""
     return TarArchive(path, tar_index(path))
+
+
+def open_tar_gz(path):
+    """An InflatedTarArchive of the gzip'd tar ``path`` (ImageNet-3DCC's ``<corruption>.tar.gz``)."""
+    inflated = inflated_tar(path)
+    return InflatedTarArchive(path, inflated, tar_index(inflated))
+
+
+def inflated_tar(path):
+    """The uncompressed tar of ``path``, made once in ``$ROBENCH_CACHE_DIR/inflated-tar/`` and reused while the
+    .tar.gz keeps its path, size and mtime.
+
+    Why a copy: a gzip stream has no random access (a member's place in the inflated stream is known only by
+    inflating everything before it), and robench reads slices by index, in ranks, tasks, workers and
+    resumed runs. Streaming would inflate each cell's prefix again for every slice of it; one inflation
+    (gzip's speed, about the time to read the file) makes the tar random access like the other released
+    archives, with the same member index. It costs the uncompressed size in disk (a JPEG data set barely
+    compresses: about the .tar.gz's size), a single file rather than the extraction's many inodes. Ranks
+    and tasks that scan at once wait on a lock for the one that inflates."""
+    import fcntl
+    import gzip
+    import hashlib
+    import json
+    import shutil
+    import sys
+
+    from robench.cache import cache_folder
+
+    st = os.stat(path)
+    folder = cache_folder("inflated-tar")
+    if folder is None:
+        raise DatasetLayoutError(f"{path}: reading a .tar.gz in place inflates it once into robench's cache, which "
+                                 "ROBENCH_CACHE_DIR=off turns off; set ROBENCH_CACHE_DIR to a folder with room, or "
+                                 "extract the archive")
+    identity = [os.path.abspath(path), st.st_size, st.st_mtime_ns, INDEX_VERSION]
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
+    name = os.path.basename(path)
+    target = os.path.join(folder, f"{name[:-len('.tar.gz')] if name.endswith('.tar.gz') else name}-{digest}.tar")
+    if os.path.isfile(target):
+        return target
+    os.makedirs(folder, exist_ok=True)
+    with open(target + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another rank or task may be inflating it now
+        if os.path.isfile(target):
+            return target
+        free = shutil.disk_usage(folder).free
+        if free < st.st_size:
+            raise DatasetLayoutError(f"{path}: inflating it once needs about {st.st_size / 1e9:.1f} GB in {folder}, "
+                                     f"which has {free / 1e9:.1f} GB free; set ROBENCH_CACHE_DIR elsewhere or extract it")
+        sys.stderr.write(f"robench: inflating {path} once into {target} (then read in place from there)\n")
+        partial = f"{target}.partial-{os.getpid()}"
+        try:
+            with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+            os.replace(partial, target)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DatasetLayoutError(f"archive {path} does not inflate ({type(e).__name__}: {e}): truncated or "
+                                     "damaged; download it again") from None
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+    return target
 
 
 def tar_index(path):

@@ -2,9 +2,11 @@
 ``<root>/<corruption>/<severity 1-5>/<wnid>/*``, 12 corruptions x 5 severities of ImageNet val.
 
 Each corruption is downloaded as its own ``<corruption>.tar.gz`` (EPFL, datasets.epfl.ch/3dcc/imagenet_3dcc/)
-that extracts to ``<corruption>/<severity>/<wnid>/``; robench reads the extracted folders (the gzip'd tars
-cannot be read in place without inflating them whole: extract them once). The images are used as
-released at 224x224, like ImageNet-C's (an image of another size stops the run naming the file).
+that extracts to ``<corruption>/<severity>/<wnid>/``; robench reads the extracted folders or the .tar.gz
+files as downloaded, any subset of them, side by side in the root. A gzip stream has no random access, so
+each .tar.gz is inflated once into robench's cache as a plain tar (``archive_index.inflated_tar``) and
+read in place from there like the other released tars. The images are used as released at 224x224, like
+ImageNet-C's (an image of another size stops the run naming the file).
 
 Its metric here is the error per cell and the mean top-1 error over the 60 cells, per corruption and
 per group. The groups are those of the authors' Shift Happens task (shift-happens-benchmark/icml-2022,
@@ -34,7 +36,8 @@ class ImageNet3DCCSuite(CorruptionSuite):
     title = "ImageNet-3DCC"
     description = ("ImageNet-3DCC: 12 corruptions x 5 severities made with scene depth, 224px as released, no "
                    "resize; top-1 error per cell, mean error over the 60 (no AlexNet normalisation published)")
-    layout = "<corruption>/<severity 1-5>/<wnid>/* (one <corruption>.tar.gz each, extracted; 224x224)"
+    layout = "<corruption>/<severity 1-5>/<wnid>/* (or the <corruption>.tar.gz files as downloaded; 224x224)"
+    archives = tuple(f"{c}.tar.gz" for c in GROUPS)  # as downloaded, read in place (inflated once, cached)
     folder_names = ("imagenet-3dcc", "ImageNet-3DCC", "imagenet_3dcc", "3dcc")
     n_official = 50_000
     normalised = False

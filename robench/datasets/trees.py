@@ -7,7 +7,8 @@ and a suite gives the same record for the same images in any of these forms.
 
 - ``DirectoryTree``: a folder on disk (what robench always read; its keys, order and fingerprint are
   unchanged).
-- ``ArchiveTree``: the members of a tar or zip (``robench.datasets.archive_index``), read in place.
+- ``ArchiveTree``: the members of a tar, a zip (ZipCrypto-encrypted too) or a .tar.gz (inflated once into
+  the cache) (``robench.datasets.archive_index``), read in place.
 - ``UnionTree``: several trees side by side, e.g. ImageNet-C's five tars (any subset of them) or a
   folder with the archive beside it. A name at the top that two of them hold is an error naming both:
   two copies of the same data are never merged silently.
@@ -18,7 +19,7 @@ and a suite gives the same record for the same images in any of these forms.
 """
 import os
 
-from robench.datasets.archive_index import open_tar, open_zip
+from robench.datasets.archive_index import open_tar, open_tar_gz, open_zip
 from robench.errors import DatasetLayoutError
 
 
@@ -250,6 +251,8 @@ def open_archive(path, password=None, password_hint=""):
     lower = path.lower()
     if lower.endswith(".zip"):
         return ArchiveTree(open_zip(path, password, password_hint))
+    if lower.endswith((".tar.gz", ".tgz")):
+        return ArchiveTree(open_tar_gz(path))
     return ArchiveTree(open_tar(path))
 
 
