@@ -19,9 +19,9 @@ import time
 import numpy as np
 
 
-def eval_seconds(root, out, store, model):
+def eval_seconds(root, out, store, model, size):
     args = [sys.executable, "-m", "robench.cli", "eval", "-m", model, "-s", "imagenet-r", "-r", root, "-o", out,
-            "--input-size", "64", "-j", "1", "--no-progress", "--progress-every", "0"]
+            "--input-size", str(size), "-j", "1", "--no-progress", "--progress-every", "0"]
     start = time.perf_counter()
     subprocess.run(args + (["--save-predictions"] if store else []), check=True, capture_output=True)
     return time.perf_counter() - start
@@ -32,26 +32,70 @@ def main():
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--model", default="test_resnet@random")
+    parser.add_argument("--model", default="test_resnet@random", help="e.g. resnet18@random (a realistic size)")
+    parser.add_argument("--input-size", type=int, default=64, help="e.g. 224 with --model resnet18@random")
+    parser.add_argument("--skip-eval", action="store_true", help="only the bootstrap timings")
     opts = parser.parse_args()
     from robench.datasets import get_suite
 
     with tempfile.TemporaryDirectory() as tmp:
+        if opts.skip_eval:
+            return bootstrap(opts)
         root = os.path.join(tmp, "r")
-        get_suite("imagenet-r").write_generated(root, n_classes=20, per_class=max(1, opts.images // 20), size=64)
+        get_suite("imagenet-r").write_generated(root, n_classes=20, per_class=max(1, opts.images // 20),
+                                                size=max(64, opts.input_size))
         times = {False: [], True: []}
         for r in range(opts.repeats):
             for store in (False, True):
-                times[store].append(eval_seconds(root, os.path.join(tmp, f"out-{store}-{r}"), store, opts.model))
+                times[store].append(eval_seconds(root, os.path.join(tmp, f"out-{store}-{r}"), store, opts.model,
+                                                 opts.input_size))
         plain, stored = min(times[False]), min(times[True])
-        print(f"eval, {opts.images} images: without store {plain:.2f} s, with store {stored:.2f} s, "
+        print(f"eval, {opts.images} images, {opts.model} at {opts.input_size} px: without store {plain:.2f} s, with store {stored:.2f} s, "
               f"ratio {stored / plain:.3f} (best of {opts.repeats}; includes start-up and model load)")
         path = os.path.join(tmp, "out-True-0")
         files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".predictions.parquet")]
         rows = 20 * max(1, opts.images // 20)
         size = sum(os.path.getsize(f) for f in files)
         print(f"store: {size / rows:.1f} bytes per image -> {size / rows * 50_000 / 1e6:.2f} MB per 50,000 images")
+    per_batch(opts)
+    bootstrap(opts)
 
+
+def per_batch(opts, batch=64, repeats=20):
+    """The store's own per-batch work (``sample_columns`` on the scores the metrics already computed) beside
+    the model's forward pass on the same batch, timed in one process, alternating, so that other load on
+    the machine hits both alike."""
+    import torch
+
+    from robench.metrics.base import MetricSet, Scores
+    from robench.metrics.samples import sample_columns
+    from robench.models import load_model
+
+    model = load_model(opts.model).module.eval()
+    metric_set = MetricSet(["accuracy", "nll", "calibration", "top1_all_classes"])
+    x = torch.randn(batch, 3, opts.input_size, opts.input_size)
+    target = torch.randint(0, 1000, (batch,))
+    forward, store = [], []
+    with torch.no_grad():
+        logits = model(x)
+        sample_columns(Scores(logits, target), metric_set)  # first calls: torch's one-time set-up, not the store's
+        for _ in range(repeats):
+            start = time.perf_counter()
+            logits = model(x)
+            forward.append(time.perf_counter() - start)
+            scores = Scores(logits, target)
+            state = metric_set.new()
+            state.update(logits, target)
+            scores.probs, scores.log_probs, scores.top5, scores.confidence_and_prediction  # the metrics' share
+            start = time.perf_counter()
+            sample_columns(scores, metric_set)
+            store.append(time.perf_counter() - start)
+    f, s = np.median(forward), np.median(store)
+    print(f"per batch of {batch}: forward {1e3 * f:.1f} ms, the store's columns {1e3 * s:.2f} ms "
+          f"({100 * s / f:.3f}% of the forward; medians of {repeats})")
+
+
+def bootstrap(opts):
     from robench.datasets import get_suite as suite_of
     from robench.metrics.imagenet_c import corruption_set
     from robench.stats import bootstrap_counts

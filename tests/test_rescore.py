@@ -105,3 +105,31 @@ def test_a_record_without_its_store_is_refused(evaluated, tmp_path):
     (out / "test_resnet" / "imagenet-c.json").write_text(json.dumps(record))
     with pytest.raises(RecordError, match="another measurement"):
         rescore_record(out / "test_resnet" / "imagenet-c.json")
+
+
+def test_task_records_are_rescored_before_the_merge(tmp_path):
+    """Each task record of a job array is rebuilt from its own store; merging the rescored tasks gives
+    the record merging the originals gives."""
+    from engine_support import C_SELECT, ORACLE, comparable, write_imagenet_c
+
+    root = write_imagenet_c(str(tmp_path / "c"), n_classes=4)
+    out = tmp_path / "tasks"
+    for i in range(2):
+        in_process(["eval", "-s", "imagenet-c", "--select", C_SELECT, "-m", ORACLE, "-r", root, "-o", str(out), "-j",
+                    "0", "-b", "2", "--no-progress", "--save-predictions", "--task", f"{i}/2"])
+    model_dir = out / "colour_oracle"
+    tasks = sorted(p.name for p in model_dir.glob("imagenet-c.task-*.json"))
+    before = {name: load(model_dir / name) for name in tasks}
+    result = in_process(["rescore", str(out)])
+    assert result.output.count("rescored ") == 2
+    for name in tasks:
+        assert _same(before[name], load(model_dir / name)), name
+        assert load(model_dir / name)["aggregates"] == {} and "intervals" not in load(model_dir / name)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    in_process(["merge", str(out)])
+    for name, record in before.items():  # the originals, merged, give the same record
+        (copy / "colour_oracle" / name).write_text(json.dumps(record))
+    in_process(["merge", str(copy)])
+    assert comparable(load(model_dir / "imagenet-c.json"), out) == comparable(
+        load(copy / "colour_oracle" / "imagenet-c.json"), copy)

@@ -3,7 +3,8 @@
 A record's ``<suite>.predictions.parquet`` (``--save-predictions``) holds what each image contributes
 to every built-in metric (``robench.metrics.samples``). Rescoring sums those contributions per variant
 into the metric state, computes the metrics and the suite's aggregates with the same functions a run
-uses, and so gives the record the run wrote, number for number; with ``metrics`` it also computes
+uses, and so gives the record the run wrote, number for number (task records of a job array too,
+from their own stores, before they are merged); with ``metrics`` it also computes
 metrics added after the run (any registered metric whose ``sample_state`` reads the store). Only a
 store that belongs to its record (the same measurement, data and variants) is read.
 """
@@ -23,10 +24,9 @@ def rescore_record(record_file, metrics=()):
     from robench.metrics.samples import missing_columns, state_from_samples
 
     record = load_record(record_file)
-    if record.run.get("task"):
-        raise RecordError(f"{record_file} is a job-array task record: merge the tasks (robench merge), then rescore")
+    task = tuple(record.run["task"]) if record.run.get("task") else None  # a task record: its own store, no aggregates
     store = predictions_path(os.path.dirname(os.path.dirname(os.path.abspath(record_file))), record.model["name"],
-                             record.suite["name"])
+                             record.suite["name"], task)
     if not os.path.isfile(store):
         raise RecordError(f"{record_file} has no per-sample store {store}: rerun robench eval with --save-predictions")
     if predictions.identity_of(store) != predictions.record_identity(record):
@@ -52,7 +52,8 @@ def rescore_record(record_file, metrics=()):
                                       variant.skipped))
     record.variants = entries
     record.metric_set = {"id": metric_set.id, "metrics": metric_set.names}
-    record.aggregates = suite_aggregates(get_suite(record.suite["name"]), record.model, record.suite, entries)
+    record.aggregates = {} if task else suite_aggregates(get_suite(record.suite["name"]), record.model, record.suite,
+                                                        entries)
     attach_intervals(record, columns=columns)
     return record, added
 
@@ -64,13 +65,26 @@ def rescore_directory(directory, metrics=(), write=True):
 
     done, skipped = [], []
     entries, _ = load_results(directory)
-    for entry in entries:
+    for path in [e.path for e in entries] + task_record_paths(directory):
         try:
-            record, added = rescore_record(entry.path, metrics)
+            record, added = rescore_record(path, metrics)
         except RecordError as e:
             skipped.append(str(e))
             continue
         if write:
-            write_record(entry.path, record)
-        done.append((entry.path, added))
+            write_record(path, record)
+        done.append((path, added))
     return done, skipped
+
+
+def task_record_paths(directory):
+    """The job-array task records (``<model>/<suite>.task-i-of-N.json``) under ``directory``, sorted: they
+    are rescored from their own stores like records, so a rescore before ``robench merge`` merges into
+    the record a rescore after it gives."""
+    import glob
+
+    from robench.engine.merge import TASK_RECORD
+
+    found = glob.glob(os.path.join(glob.escape(os.fspath(directory)), "*", "*.json"))
+    found += glob.glob(os.path.join(glob.escape(os.fspath(directory)), "*.json"))
+    return sorted(p for p in found if TASK_RECORD.match(os.path.basename(p)))

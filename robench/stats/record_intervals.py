@@ -58,9 +58,9 @@ def aggregate_intervals(record, columns, level=DEFAULT_LEVEL, draws=DEFAULT_DRAW
     from robench.datasets import find_suite
     from robench.stats.records import drawn_variants, resampled_counts
 
-    suite = find_suite(record["suite"]["name"])
-    if suite is None or not _numbers(suite.aggregates(record["variants"])):
+    if not has_aggregates(record):
         return {}
+    suite = find_suite(record["suite"]["name"])
     resampled = resampled_counts(record, columns, draws, seed)
     if resampled is None:
         return {}
@@ -78,6 +78,15 @@ def aggregate_intervals(record, columns, level=DEFAULT_LEVEL, draws=DEFAULT_DRAW
         else:
             out.setdefault(key, {})[sub] = list(interval)
     return out
+
+
+def has_aggregates(record):
+    """Whether the record's suite computes numeric aggregates from its variants (else there is nothing to
+    bootstrap, and the store is not even read)."""
+    from robench.datasets import find_suite
+
+    suite = find_suite(record["suite"]["name"])
+    return suite is not None and bool(_numbers(suite.aggregates(record["variants"])))
 
 
 def intervals_of(record, level=DEFAULT_LEVEL):
@@ -168,7 +177,7 @@ def attach(record, store=None, columns=None):
     if record.run.get("task"):
         record.intervals = None
         return record
-    if columns is None and store is not None and os.path.isfile(store):
+    if columns is None and store is not None and os.path.isfile(store) and has_aggregates(record.to_json()):
         from robench.engine import predictions
 
         if predictions.identity_of(store) == predictions.record_identity(record):
