@@ -94,6 +94,7 @@ class ObjectNetSuite(Suite):
     archives = (ARCHIVE,)
     accepted_forms = (f"{ARCHIVE} as downloaded (ZipCrypto; password in {PASSWORD_ENV})",
                       f"{TOP}/images/<folder>/*.png and {TOP}/mappings/ (extracted), or the {TOP} folder itself")
+    n_classes = 113  # ObjectNet classes read (each a set of ImageNet classes)
     n_official = None  # robench has not counted the released 113-class subset (imagenet-testbed's beta: 18,514)
     metrics = ("accuracy", "top1_all_classes")  # NLL and calibration of a class set are not defined here
     companion = "imagenet"
