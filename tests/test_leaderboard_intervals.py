@@ -68,3 +68,16 @@ def test_measured_rows_show_their_records_intervals(frame_and_entries):
 def test_cells_carry_the_tie_mark():
     texts = tables.with_intervals(["**80.0**", "79.9", "–"], [80.0, 79.9, None], [(79, 81), (79.5, 80.3), None], True)
     assert texts == ["**80.0** ± 1.0 ≈", "79.9 ± 0.4 ≈", "–"]
+
+
+def test_the_page_builders_hook_gives_both_grids_with_intervals(frame_and_entries):
+    frame, entries = frame_and_entries
+    standard = frame[frame["section"] == ()].reset_index(drop=True)
+    shown, full = tables.interval_grids(standard.head(3), standard, True, [e for e in entries if e.key == ()])
+    assert len(shown.rows) == 3 and len(full.rows) == len(standard)
+    # the same values and intervals; ties (like bold) are ranked within each table as it is shown
+    for small, big in zip(shown.rows, full.rows):
+        cells = dict(zip(full.headers, big))
+        for header, cell in zip(shown.headers, small):
+            assert cell.replace(" ≈", "").replace("**", "") == cells[header].replace(" ≈", "").replace("**", "")
+    assert any("±" in cell for row in full.rows for cell in row)

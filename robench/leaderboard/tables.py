@@ -214,6 +214,14 @@ def with_intervals(texts, values, intervals, higher_is_better, decimals=1):
     return out
 
 
+def interval_grids(shown, frame, standard, entries):
+    """(the markdown's grid of ``shown``, the page's grid of ``frame``) of one section with ± and ties
+    (``row_intervals`` over the section's ``entries``; ties, like bold, are ranked within each grid's rows):
+    the page builder's hook, one call where it builds a section's main Table."""
+    intervals = row_intervals(frame, entries)
+    return main_grid(shown, standard, intervals), main_grid(frame, standard, intervals)
+
+
 def main_table(frame, standard=True):
     """Markdown table of one section's rows."""
     return grid_markdown(main_grid(frame, standard))
