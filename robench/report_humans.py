@@ -4,7 +4,8 @@ observers, from its per-sample store, beside the humans' own (``robench.stats.hu
 One row per (model, record) whose suite holds model-vs-human's stimuli (cue-conflict): the observers
 and images matched, the mean kappa over observers (model-vs-human's number), its range over
 observers, the model's and the observers' mean 16-class accuracy, and the humans' reference (mean
-kappa of each observer with the others). Records of other suites are left out; a cue-conflict record
+kappa of each observer with the others). The trials come from the user's copy of model-vs-human
+(``--human-data``): robench does not ship them. Records of other suites are left out; a cue-conflict record
 without its store is named in ``attrs["skipped"]``.
 """
 import json
@@ -15,26 +16,29 @@ COLUMNS = ("model", "suite", "experiment", "observers", "images", "kappa_mean", 
            "accuracy_model", "accuracy_humans", "humans_reference")
 
 
-def human_consistency_frame(entries):
-    """The table for ``entries`` (``report.load_results``)."""
+def human_consistency_frame(entries, source):
+    """The table for ``entries`` (``report.load_results``) against the trials under ``source`` (a copy of
+    model-vs-human: ``human_consistency.trial_files``); ``attrs["known"]``: every trial file read is the
+    one robench checked (its SHA-256 in ``model_vs_human_trials.json``)."""
     from robench.stats.human_consistency import SUITE_EXPERIMENT, HumanDataError, record_with_humans
 
-    rows, skipped = [], []
+    rows, skipped, known = [], [], True
     for e in sorted(entries, key=lambda e: (e.record["model"]["name"], e.suite)):
         if e.suite not in SUITE_EXPERIMENT:
             continue
         try:
-            per = record_with_humans(e.path, e.record)
+            per = record_with_humans(e.path, source, e.record)
         except HumanDataError as err:
             skipped.append(str(err))
             continue
+        known = known and per.attrs["known"]
         rows.append({"model": e.record["model"]["name"], "suite": e.suite, "experiment": per.attrs["experiment"],
                      "observers": len(per), "images": int(per["n"].max()), "kappa_mean": per.attrs["mean"],
                      "kappa_min": float(per["kappa"].min()), "kappa_max": float(per["kappa"].max()),
                      "accuracy_model": float(per["accuracy_model"].mean()),
                      "accuracy_humans": float(per["accuracy_human"].mean()), "humans_reference": per.attrs["humans"]})
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame.attrs["skipped"] = skipped
+    frame.attrs.update({"skipped": skipped, "known": known})
     return frame
 
 

@@ -23,8 +23,11 @@ FORMATS = ("table", "markdown", "csv", "json")  # robench.report.FORMATS, not im
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
 @click.option("--human-consistency", is_flag=True,
               help="Error consistency of each model with model-vs-human's human observers (cue-conflict, from the "
-                   "--save-predictions store), beside the humans' among themselves.")
-def command(directory, fmt, collection, compare, intervals, level, draws, seed, human_consistency):
+                   "--save-predictions store), beside the humans' among themselves; needs --human-data.")
+@click.option("--human-data", type=click.Path(exists=True, file_okay=False), metavar="PATH",
+              help="A checkout of github.com/bethgelab/model-vs-human (or its raw-data folder): the human trials, "
+                   "which robench does not ship.")
+def command(directory, fmt, collection, compare, intervals, level, draws, seed, human_consistency, human_data):
     """Models as rows, the suites' leaderboard columns as columns, for the records in DIRECTORY.
 
     DIRECTORY is a `robench eval --out` folder (<model>/<suite>.json). Definitions, joins (relative
@@ -42,9 +45,16 @@ def command(directory, fmt, collection, compare, intervals, level, draws, seed, 
     if human_consistency:
         from robench.report_humans import human_consistency_frame, render_human_consistency
 
-        table = human_consistency_frame(entries)
+        if human_data is None:
+            from robench.stats.human_consistency import GET
+
+            raise click.UsageError(f"--human-consistency needs --human-data: {GET}")
+        table = human_consistency_frame(entries, human_data)
         for reason in table.attrs["skipped"]:
             click.echo(f"warning: {reason}", err=True)
+        if len(table) and not table.attrs["known"]:
+            click.echo(f"note: the trial files under {human_data} are not the ones robench checked (model-vs-human "
+                       "at 79ed7cd): numbers from other data", err=True)
         click.echo(render_human_consistency(table, fmt), nl=False)
         return
     options = {"level": level, "draws": draws, "seed": seed} if intervals else None

@@ -1,12 +1,15 @@
 """Error consistency of a model with model-vs-human's human observers (Geirhos, Meding & Wichmann,
 NeurIPS 2020), on the images both saw.
 
-robench ships the human trials of three of model-vs-human's experiments (``robench/data/
-model_vs_human_<experiment>.csv``, from bethgelab/model-vs-human's ``raw-data``, MIT; provenance in
-``model_vs_human_provenance.json``; ``tools/import_model_vs_human.py`` writes them): cue-conflict (10
-observers x 1,280 trials), sketch (7 x 800) and stylized (5 x 800). A trial is (subject, image id,
-category, response), the image id being model-vs-human's short image name (``0001_s5n_s01_0_bird_00_``
-removed: ``bird3-bird2.png``).
+The human trials are read from the user's copy of bethgelab/model-vs-human (``--human-data``: a checkout,
+its ``raw-data`` folder or one experiment's folder), ``raw-data/<experiment>/<experiment>_subject-XX_
+session_1.csv`` for cue-conflict (10 observers x 1,280 trials), sketch (7 x 800) and stylized (5 x 800).
+robench does not ship them: the repository licenses its code (MIT) and its stimuli, and no statement
+covers the trial files (as for the leaderboard's model-vs-human import). It ships their SHA-256 at
+commit 79ed7cd and the humans' reference values computed from them (``model_vs_human_trials.json``),
+so a copy that differs is named. A trial is kept as (subject, image id, category, response), the image
+id being model-vs-human's short image name (``plotting_helper.get_short_imagename``:
+``0001_s5n_s01_0_bird_00_bird3-bird2.png`` -> ``bird3-bird2.png``).
 
 The computation follows model-vs-human's ``ErrorConsistency`` (``modelvshuman/plotting/analyses.py``):
 a trial is correct when the response is the category (cue-conflict: the shape); for observers a and b
@@ -23,9 +26,13 @@ only the cue-conflict metric stores (``cue_decision``). robench's ``imagenet-ske
 images of ImageNet-Sketch) and ``stylized-imagenet`` (a Stylized-ImageNet made by the user) do not
 hold model-vs-human's sketch and stylized stimuli (its own 800 images each, 16 classes, named
 ``airplane-0001-sketch-0.png``, ``bicycle-0011-ILSVRC2012-val-00011821.png``): their names never
-match, so for those suites nothing is computed (``HumanDataError`` says so), and their human data
-serves models whose stores hold those very images.
+match, so for those suites nothing is computed (``HumanDataError`` says so); their trials serve
+stores that hold those very images.
 """
+import csv
+import glob
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -37,11 +44,15 @@ from robench.errors import RobenchError
 EXPERIMENTS = ("cue-conflict", "sketch", "stylized")
 SUITE_EXPERIMENT = {"cue-conflict": "cue-conflict"}  # robench suites whose images are model-vs-human's stimuli
 _DIFFERENT = {"imagenet-sketch": "sketch", "stylized-imagenet": "stylized"}
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+MANIFEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                        "model_vs_human_trials.json")
+GET = ("model-vs-human's trials are not shipped with robench (no licence covers them): clone "
+       "https://github.com/bethgelab/model-vs-human and pass its folder (--human-data PATH)")
 
 
 class HumanDataError(RobenchError):
-    """No human trials for these images (another experiment, another suite, or no 16-way decisions)."""
+    """No human trials for these images (another experiment, another suite, no 16-way decisions, or no copy
+    of model-vs-human's data)."""
 
 
 @dataclass(frozen=True)
@@ -54,14 +65,67 @@ class Kappa:
     n: int
 
 
-def human_trials(experiment):
-    """The shipped human trials of ``experiment``: a DataFrame of subject, image_id, category, response."""
+def manifest():
+    """What robench knows of model-vs-human's trial files: their SHA-256 at the commit it was checked
+    against, and the humans' reference kappa per experiment computed from them."""
+    with open(MANIFEST) as f:
+        return json.load(f)
+
+
+def trial_files(source, experiment, who="subject"):
+    """The trial files of ``experiment`` under ``source`` (a checkout, its raw-data folder or the
+    experiment's folder), sorted; ``who``: "subject" (human observers) or a model's name."""
+    if experiment not in EXPERIMENTS:
+        raise HumanDataError(f"no human trials for '{experiment}': robench reads {', '.join(EXPERIMENTS)} "
+                             "(bethgelab/model-vs-human's raw-data)")
+    if source is None:
+        raise HumanDataError(GET)
+    source = os.fspath(source)
+    pattern = f"{experiment}_subject-*_session_*.csv" if who == "subject" else f"{experiment}_{who}_session-*.csv"
+    for folder in (os.path.join(source, "raw-data", experiment), os.path.join(source, experiment), source):
+        found = sorted(glob.glob(os.path.join(glob.escape(folder), pattern)))
+        if found:
+            return found
+    raise HumanDataError(f"no {pattern} under {source} (expected a model-vs-human checkout: "
+                         f"raw-data/{experiment}/{pattern}); {GET}")
+
+
+def short_imagename(imagename):
+    """model-vs-human's image id of a trial's image name: the last "_" part, or the last two when the one
+    before is an ImageNet wnid (n0...)."""
+    parts = imagename.split("_")
+    if len(parts) == 1:
+        return parts[0]
+    return "_".join(parts[-2:]) if parts[-2].startswith("n0") else parts[-1]
+
+
+def read_trials(paths):
+    """DataFrame of subject, image_id, category, response of model-vs-human trial files."""
     import pandas as pd
 
-    if experiment not in EXPERIMENTS:
-        raise HumanDataError(f"no human trials for '{experiment}': robench ships {', '.join(EXPERIMENTS)} "
-                             "(bethgelab/model-vs-human's raw-data)")
-    return pd.read_csv(os.path.join(DATA, f"model_vs_human_{experiment}.csv"), dtype=str, keep_default_na=False)
+    rows = []
+    for path in paths:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                row = {k.lower(): v for k, v in row.items()}
+                rows.append((row["subj"], short_imagename(row["imagename"]), row["category"], row["object_response"]))
+    return pd.DataFrame(rows, columns=["subject", "image_id", "category", "response"])
+
+
+def human_trials(experiment, source):
+    """The human observers' trials of ``experiment`` from ``source`` (``trial_files``); ``attrs["known"]``
+    says whether every file is byte for byte the one robench checked (``manifest``)."""
+    paths = trial_files(source, experiment)
+    hashes = manifest()["sha256"].get(experiment, {})
+    trials = read_trials(paths)
+    trials.attrs["known"] = {os.path.basename(p) for p in paths} == set(hashes) and all(
+        _sha256(p) == hashes[os.path.basename(p)] for p in paths)
+    return trials
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def kappa(correct_a, correct_b):
@@ -89,13 +153,14 @@ def pair(a, b):
     return kappa([a[i] for i in shared], [b[i] for i in shared])
 
 
-def with_humans(model, experiment):
+def with_humans(model, experiment, source):
     """Per observer of ``experiment``: its Kappa with ``model`` ({image id: correct}) on the images both
     saw, as a DataFrame (subject, n, kappa, c_obs, c_exp, accuracy_model, accuracy_human); ``attrs``:
-    ``mean`` (over observers, model-vs-human's number) and ``humans`` (``human_reference``)."""
+    ``mean`` (over observers, model-vs-human's number), ``humans`` (``human_reference``) and ``known``
+    (the trial files are the ones robench checked)."""
     import pandas as pd
 
-    trials = human_trials(experiment)
+    trials = human_trials(experiment, source)
     rows = []
     for subject, own in trials.groupby("subject", sort=True):
         found = pair(model, correctness(own))
@@ -106,15 +171,14 @@ def with_humans(model, experiment):
         raise HumanDataError(f"none of the model's {len(model)} images is among the {trials['image_id'].nunique()} "
                              f"images model-vs-human's observers saw in '{experiment}' (matched by file name)")
     frame = pd.DataFrame(rows)
-    frame.attrs.update({"mean": float(frame["kappa"].mean()), "humans": human_reference(experiment),
-                        "experiment": experiment})
+    frame.attrs.update({"mean": float(frame["kappa"].mean()), "humans": human_reference(trials),
+                        "experiment": experiment, "known": trials.attrs["known"]})
     return frame
 
 
-def human_reference(experiment):
+def human_reference(trials):
     """The mean over observers of each one's mean kappa with every other observer (the humans' bar in
-    model-vs-human's error-consistency plots)."""
-    trials = human_trials(experiment)
+    model-vs-human's error-consistency plots), of ``human_trials``."""
     observers = {s: correctness(t) for s, t in trials.groupby("subject", sort=True)}
     means = []
     for s, mine in observers.items():
@@ -152,9 +216,10 @@ def store_correctness(suite, columns, variant=None):
     return out
 
 
-def record_with_humans(record_path, record=None) -> Optional[object]:
-    """``with_humans`` of the model of one record, from its per-sample store; HumanDataError when the
-    record's suite has no human trials on its images or it has no store of its own."""
+def record_with_humans(record_path, source, record=None) -> Optional[object]:
+    """``with_humans`` of the model of one record, from its per-sample store, against the trials under
+    ``source``; HumanDataError when the record's suite has no human trials on its images or it has no
+    store of its own."""
     from robench.results import read_record
     from robench.stats.records import read_store
 
@@ -164,4 +229,4 @@ def record_with_humans(record_path, record=None) -> Optional[object]:
     if suite in SUITE_EXPERIMENT and columns is None:
         raise HumanDataError(f"{record_path} has no per-sample store of its own: rerun robench eval with "
                              "--save-predictions")
-    return with_humans(store_correctness(suite, columns or {}), SUITE_EXPERIMENT.get(suite, suite))
+    return with_humans(store_correctness(suite, columns or {}), SUITE_EXPERIMENT.get(suite, suite), source)
