@@ -78,6 +78,14 @@ def test_a_metric_added_after_the_run_is_computed_from_the_store(evaluated, tmp_
             return {"top3": 100.0 * state["correct3"].item() / n}
 
     METRICS.register("top3_after", Top3, replace=True)
+    try:
+        _check_added_metric(evaluated)
+    finally:  # registered for this test only: later tests' default metric sets must not include it
+        METRICS.unregister("top3_after")
+
+
+def _check_added_metric(evaluated):
+    from robench.engine.rescore import rescore_record
     import pandas as pd
 
     path = os.path.join(evaluated, "test_resnet", "imagenet-r.json")
