@@ -24,7 +24,7 @@ FORMATS = ("table", "markdown", "csv", "json")  # robench.report.FORMATS, not im
 @click.option("--human-consistency", is_flag=True,
               help="Error consistency of each model with model-vs-human's human observers (cue-conflict, from the "
                    "--save-predictions store), beside the humans' among themselves; needs --human-data.")
-@click.option("--human-data", type=click.Path(exists=True, file_okay=False), metavar="PATH",
+@click.option("--human-data", type=click.Path(file_okay=False), metavar="PATH",
               help="A checkout of github.com/bethgelab/model-vs-human (or its raw-data folder): the human trials, "
                    "which robench does not ship.")
 def command(directory, fmt, collection, compare, intervals, level, draws, seed, human_consistency, human_data):
@@ -49,6 +49,10 @@ def command(directory, fmt, collection, compare, intervals, level, draws, seed, 
             from robench.stats.human_consistency import GET
 
             raise click.UsageError(f"--human-consistency needs --human-data: {GET}")
+        import os
+
+        if not os.path.isdir(human_data):
+            raise report.RobenchError(f"--human-data {human_data} is not a folder: {GET}")
         table = human_consistency_frame(entries, human_data)
         for reason in table.attrs["skipped"]:
             click.echo(f"warning: {reason}", err=True)
