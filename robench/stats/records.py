@@ -117,7 +117,8 @@ def resampled_counts(record, columns, draws=DEFAULT_DRAWS, seed=DEFAULT_SEED):
     per_variant, groups = [], {}
     for k, variant in enumerate(record["variants"]):
         picked = rows_of.get(variant["name"], np.zeros(0, dtype=np.int64))
-        rows = {c: ([v[i] for i in picked] if isinstance(v, list) else v[picked]) for c, v in columns.items()}
+        rows = {c: ([v[i] for i in picked] if isinstance(v, list) else v[picked]) for c, v in columns.items()
+                if c != "variant"}  # known: every row here is this variant's
         try:
             states = sample_states(metric_set, rows)
         except (KeyError, NotInStore):
