@@ -101,9 +101,10 @@ def load(path):
         return json.load(f)
 
 
-def markdown_rows(markdown, footnotes=True):
+def markdown_rows(markdown, footnotes=True, intervals=True):
     """Every row of every markdown pipe table as {header: cell}; ``footnotes=False`` drops the
-    ``[^id]`` footnote marks from the headers."""
+    ``[^id]`` footnote marks from the headers, ``intervals=False`` the leaderboard's `` ± half-width``
+    and tie mark ``≈`` from the cells (the value alone)."""
     rows, headers = [], None
     for line in markdown.splitlines():
         if not line.startswith("|"):
@@ -113,7 +114,10 @@ def markdown_rows(markdown, footnotes=True):
         if headers is None:
             headers = cells if footnotes else [c.split(" [^")[0] for c in cells]
         elif not set(line) <= set("|:- "):
-            rows.append(dict(zip(headers, [_shown(c) for c in cells])))
+            cells = [_shown(c) for c in cells]
+            if not intervals:
+                cells = [re.sub(r" ± \d+(\.\d+)?( ≈)?$", "", c) for c in cells]
+            rows.append(dict(zip(headers, cells)))
     return rows
 
 

@@ -49,7 +49,7 @@ def leaderboard(*args):
 
 
 def table_rows(markdown):
-    return markdown_rows(markdown, footnotes=False)
+    return markdown_rows(markdown, footnotes=False, intervals=False)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from robench.leaderboard.blocks import (Bullets, Details, Footnotes, Heading, Im
 
 _PNG = "data:image/png;base64,"
 _PAYLOAD = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]*")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?( \[[+-]?\d+(\.\d+)?, [+-]?\d+(\.\d+)?\])?$")
+# a number cell: the value, then an optional "[low, high]" or " ± half-width" and tie mark "≈"
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?( \[[+-]?\d+(\.\d+)?, [+-]?\d+(\.\d+)?\])?( ± \d+(\.\d+)?)?( ≈)?$")
 _INLINE = re.compile(
     r"\\(?P<esc>.)"  # a markdown escape: the character itself
     r"|(?P<entity>&(?:lt|gt|amp);)"  # HTML that markdown_text already escaped
@@ -147,7 +148,7 @@ def _table(block, state):
     grid = block.full if block.full is not None else block.grid
     state["tables"] += 1
     tid = block.anchor or f"table-{state['tables']}"
-    numeric = [i >= grid.left and all(c == "–" or _NUMBER.match(c.strip("*")) for c in col)
+    numeric = [i >= grid.left and all(c == "–" or _NUMBER.match(c.replace("*", "")) for c in col)
                for i, col in enumerate(zip(*grid.rows))] if grid.rows else [False] * len(grid.headers)
     heads = []
     for i, (header, note) in enumerate(zip(grid.headers, grid.notes)):

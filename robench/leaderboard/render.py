@@ -262,8 +262,9 @@ def _section(key, frame, entries, labels, index, page):
             f"{len(frame)} rows: [`{page}`]({page}#{name}).",
             page=f"{len(frame)} rows ({n_imported} imported)."))
     standard = key == STANDARD
-    blocks.append(Table(tables.main_grid(shown, standard), tables.main_grid(frame, standard), "models",
+    blocks.append(Table(*tables.interval_grids(shown, frame, standard, entries), "models",
                         anchor=f"{name}-models"))
+    blocks.append(Para(tables.INTERVAL_NOTE))
     reproduced = reproduction_frame(frame)
     if reproduced is not None:
         blocks += [Heading(3, "Measured beside reported"),
