@@ -172,10 +172,13 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8, loss
     return written, already
 
 
-def _in_processes(out, folder, blocks, workers, bar, encoding):
+def _in_processes(out, folder, blocks, workers, bar, encoding, work=None):
+    """``work(out, block, encoding)`` (default ``_work``; ``robench data c-bar`` passes its own) over the
+    blocks in worker processes; returns the files written."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    work = work or _work
     written = 0
     # Every module the workers import is imported here first: a forked child that imports while another
     # thread of the parent held the import lock at fork time waits for it forever.
@@ -188,7 +191,7 @@ def _in_processes(out, folder, blocks, workers, bar, encoding):
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     with ProcessPoolExecutor(max_workers=min(workers, len(blocks)), mp_context=context,
                              initializer=_init_worker, initargs=(folder,)) as pool:
-        pending = {pool.submit(_work, out, part, encoding) for part in blocks[:4 * workers]}
+        pending = {pool.submit(work, out, part, encoding) for part in blocks[:4 * workers]}
         queued = iter(blocks[4 * workers:])
         try:
             while pending:
@@ -199,7 +202,7 @@ def _in_processes(out, folder, blocks, workers, bar, encoding):
                     bar.update(n)
                     part = next(queued, None)
                     if part is not None:
-                        pending.add(pool.submit(_work, out, part, encoding))
+                        pending.add(pool.submit(work, out, part, encoding))
         except BaseException:
             for future in pending:
                 future.cancel()
