@@ -8,6 +8,7 @@ reference's outputs on small images in tests/data/c_bar_reference.npz, which tes
 compares robench's output to.
 
     python benchmarks/c_bar_fidelity.py [--size 224] [--images 2] [--severity-index 2]
+    python benchmarks/c_bar_fidelity.py --speed-only --images 20
     python benchmarks/c_bar_fidelity.py --write-pins tests/data/c_bar_reference.npz   # 48 px, severities 1 and 5
 
 Prints, per corruption: max and mean |robench - reference| over the pixels (uint8), the share of pixels
@@ -89,6 +90,7 @@ def compare(module, size, images, severity_index, names):
     for name in names:
         parameter = SEVERITIES[name][severity_index]
         diffs, jdiffs, t_ours, t_ref = [], [], 0.0, 0.0
+        run_robench(name, test_image(size, 99), parameter, 0)  # warm-up: imports and per-size caches
         for k in range(images):
             image = test_image(size, k)
             start = time.perf_counter()
@@ -102,6 +104,20 @@ def compare(module, size, images, severity_index, names):
         d, j = np.stack(diffs), np.stack(jdiffs)
         print(f"{name:28} {d.max():4d} {d.mean():8.5f} {np.mean(d.max(axis=-1) > 0):8.5f} {j.max():8d} "
               f"{j.mean():9.5f} {images / t_ours:13.2f} {images / t_ref:15.3f}", flush=True)
+
+
+def speed(size, images, names):
+    """robench's images per second per corruption (one core, severity 3, after a warm-up image)."""
+    from robench.datasets.imagenet_c_bar import SEVERITIES
+
+    batch = [test_image(size, k) for k in range(images)]
+    for name in names:
+        parameter = SEVERITIES[name][2]
+        run_robench(name, batch[0], parameter, 0)
+        start = time.perf_counter()
+        for k, image in enumerate(batch):
+            run_robench(name, image, parameter, k)
+        print(f"{name:28} {images / (time.perf_counter() - start):8.1f} img/s", flush=True)
 
 
 def write_pins(module, path, size, names):
@@ -131,9 +147,12 @@ def main():
     parser.add_argument("--corruptions", default=",".join(CLASSES))
     parser.add_argument("--write-pins", metavar="NPZ", help="store the reference's outputs at --pin-size px")
     parser.add_argument("--pin-size", type=int, default=48)
+    parser.add_argument("--speed-only", action="store_true", help="robench's img/s only (no reference needed)")
     args = parser.parse_args()
-    module = reference_module(args.reference)
     names = args.corruptions.split(",")
+    if args.speed_only:
+        return speed(args.size, args.images, names)
+    module = reference_module(args.reference)
     if args.write_pins:
         write_pins(module, args.write_pins, args.pin_size, names)
     else:

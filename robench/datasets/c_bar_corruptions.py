@@ -305,10 +305,12 @@ def _caustics(size, time, scale):
 
 
 def _luma(caustics):
-    """Per-pixel luma with a zero border (the reference's out-of-image neighbour is black)."""
+    """Per-pixel luma with a zero border (the reference's out-of-image neighbour is black). The reference
+    takes ``np.dot(pixel, weights)`` per pixel; the sum in the same order, ``(r*wr + g*wg) + b*wb``, gave the
+    same bits on all 250,880 pixels of 5 caustic images (OpenBLAS's 3-element dot), at 1/30 of the time."""
     size = caustics.shape[0]
     luma = np.zeros((size + 2, size + 2))
-    luma[1:-1, 1:-1] = np.array([[np.dot(caustics[y, x], _LUMA) for x in range(size)] for y in range(size)])
+    luma[1:-1, 1:-1] = (caustics[..., 0] * _LUMA[0] + caustics[..., 1] * _LUMA[1]) + caustics[..., 2] * _LUMA[2]
     return luma
 
 
