@@ -155,13 +155,14 @@ def inverse_sparkles(image, severity, rng):
 
 def _perlin_tables(state):
     """The permutation and gradient tables of the reference's ``PerlinNoiseGenerator`` (Ken Perlin's
-    original noise), drawn from ``state`` in the reference's order."""
+    original noise), drawn from ``state`` in the reference's order: 2B+2 pairs, then B swaps. The pairs are
+    drawn at once (RandomState's bounded integers are drawn one by one either way) and normalised at once
+    (their squares are multiples of 2^-16: the sum is exact, so equal to the reference's BLAS norm)."""
     B = 256
     p = np.arange(2 * B + 2)
-    g = np.array([v / np.linalg.norm(v) for v in
-                  ((state.randint(low=0, high=2 ** 31, size=2) % (2 * B) - B) / B for _ in range(2 * B + 2))])
-    for i in range(B - 1, -1, -1):
-        j = state.randint(low=0, high=2 ** 31) % B
+    v = (state.randint(low=0, high=2 ** 31, size=(2 * B + 2, 2)) % (2 * B) - B) / B
+    g = v / np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1])[:, None]
+    for i, j in zip(range(B - 1, -1, -1), state.randint(low=0, high=2 ** 31, size=B) % B):
         p[i], p[j] = p[j], p[i]
     # the reference copies one entry at a time: entries 2B, 2B+1 get the already copied 0, 1
     p[B:2 * B] = p[:B]
@@ -172,6 +173,8 @@ def _perlin_tables(state):
 
 
 def _perlin(p, g, x, y):
+    """Perlin noise at (x[i], y[j]) for every i, j: x varies down the rows, y along them, so the lattice
+    cell and the fractions are computed once per row and column; the arithmetic per pixel is the reference's."""
     B, N = 256, 16 * 256
     t = x + N
     bx0 = t.astype(np.int64) % B
@@ -183,10 +186,11 @@ def _perlin(p, g, x, y):
     by1 = (by0 + 1) % B
     ry0 = t % 1
     ry1 = ry0 - 1.0
-    i, j = p[bx0], p[bx1]
+    i, j = p[bx0][:, None], p[bx1][:, None]
     b00, b10, b01, b11 = p[i + by0], p[j + by0], p[i + by1], p[j + by1]
-    sx = rx0 ** 2 * (3.0 - 2.0 * rx0)
+    sx = (rx0 ** 2 * (3.0 - 2.0 * rx0))[:, None]
     sy = ry0 ** 2 * (3.0 - 2.0 * ry0)
+    rx0, rx1 = rx0[:, None], rx1[:, None]
     u = rx0 * g[b00, 0] + ry0 * g[b00, 1]
     v = rx1 * g[b10, 0] + ry0 * g[b10, 1]
     a = u + sx * (v - u)
@@ -203,8 +207,8 @@ def perlin_noise(image, severity, rng):
     alpha = float_parameter(severity, 0.50)
     seed = rng.randint(low=0, high=2 ** 32)
     p, g = _perlin_tables(np.random.RandomState(seed=seed))
-    y, x = _grid(size)
-    ny, nx = y * m[0, 0] + x * m[1, 0], y * m[0, 1] + x * m[1, 1]  # [y, x] @ m (the off-diagonal is 0)
+    rows, cols = np.arange(size), np.arange(size)
+    ny, nx = rows * m[0, 0], cols * m[1, 1]  # [y, x] @ m: the off-diagonal is 0, so y*m00 + x*0 = y*m00
     total, f = 0.0, 1.0
     while f <= turbulence:
         total = total + np.abs(_perlin(p, g, f * ny, f * nx)) / f
