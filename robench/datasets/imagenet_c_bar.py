@@ -9,8 +9,8 @@ per severity are those of its ``imagenet_c_bar.csv`` (``SEVERITIES`` below); rob
 its severity 1..5 through them.
 
 The published metric is the mean top-1 error over the 50 cells (no AlexNet normalisation), with the
-error per corruption; robench reports exactly that. robench reads the folders that script writes; it
-does not generate ImageNet-C-bar itself.
+error per corruption; robench reports exactly that. robench reads the folders that script writes, and
+``robench data c-bar`` (``c_bar_writer``) writes them from your val the way the script does.
 """
 from functools import lru_cache
 
