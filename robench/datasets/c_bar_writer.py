@@ -36,7 +36,6 @@ DEPARTURE = ("per-image random parameters from robench's seed rule: make_imagene
              "be reproduced")
 PREPROCESSING = "PIL RGB; torchvision Resize(256) (bilinear) + CenterCrop(224), as make_imagenet_c_bar.py"
 ENCODING = "JPEG, PIL quality=85 optimize=True, as make_imagenet_c_bar.py saved its images"
-IMPLEMENTED = None  # None: every corruption of imagenet_c_bar.csv is implemented (c_bar_corruptions)
 
 
 def seed_for(key, corruption, severity):
@@ -70,9 +69,6 @@ def choose_cells(corruptions=None):
         if name not in SEVERITIES:
             raise RobenchError(f"unknown ImageNet-C-bar corruption {name!r};{close_names(name, SEVERITIES)} "
                                f"The 10 are: {', '.join(SEVERITIES)}")
-    if IMPLEMENTED is not None and set(names) - set(IMPLEMENTED):
-        raise RobenchError(f"not implemented yet: {', '.join(sorted(set(names) - set(IMPLEMENTED)))}; "
-                           f"--corruptions {','.join(n for n in names if n in IMPLEMENTED)} makes the others")
     return [(c, s) for c in names for s in range(1, 6)]
 
 
@@ -132,8 +128,8 @@ def materialise(root, out, corruptions=None, workers=0, progress=False, block=8)
     root, out = os.fspath(root), os.fspath(out)
     cells = choose_cells(corruptions)
     if not os.path.isdir(root):
-        raise DatasetLayoutError(f"{root} is not a folder; VAL is ImageNet val: VAL/val/<wnid>/*.JPEG, VAL/<wnid>/*.JPEG, "
-                                 "or the flat folder or tar with the devkit")
+        raise DatasetLayoutError(f"{root} is not a folder; VAL is ImageNet val: VAL/val/<wnid>/*.JPEG, "
+                                 "VAL/<wnid>/*.JPEG, or the flat folder or tar with the devkit")
     if shards.is_shard_root(root):
         raise DatasetLayoutError(f"{root} is a shard set; robench data c-bar reads ImageNet val folders "
                                  "(val/<wnid>/*.JPEG)")
