@@ -6,7 +6,6 @@ not what its inputs generate; it compares the markdown only (PNG bytes vary acro
 versions), plus the presence of every plot the markdown links.
 """
 import os
-import re
 from dataclasses import dataclass, field
 
 from robench.errors import RecordError
@@ -21,10 +20,12 @@ from robench.leaderboard.protocol import STANDARD, check_merged, describe, slug
 from robench.leaderboard.reproduction import TOLERANCE, reproduction_frame, reproduction_grid
 from robench.leaderboard import er_view
 from robench.leaderboard.baseline import baseline_mask, describe_rule as describe_baseline
-from robench.leaderboard.blocks import (Bullets, Details, Footnotes, Heading, Image, MarkdownOnly, PageOnly, Para, Raw,
+from robench.leaderboard.blocks import (Bullets, Details, Footnotes, Heading, Image, PageOnly, Para, Raw,
                                        Table, markdown)
 from robench.leaderboard.importers import load_imported
 from robench.leaderboard.attach import attach
+from robench.leaderboard.folding import fold_summary, folded_sections
+from robench.leaderboard.provenance import sources_blocks
 
 PLOTS_DIR = "plots"
 HTML_NAME = "index.html"  # the page, beside the README
@@ -101,55 +102,17 @@ def generate(entries_dir, reported_csv, out_path, strict=False, merged=(), impor
                                                  page)
         if key in folded:  # the README: one line in its source's summary; the page: the whole section
             if key == next(k for k in keys if folded.get(k) == folded[key]):
-                blocks.append(_fold_summary(folded[key], [k for k in keys if folded.get(k) == folded[key]], frame,
+                blocks.append(fold_summary(folded[key], [k for k in keys if folded.get(k) == folded[key]], frame,
                                             page))
             blocks.append(PageOnly(tuple(section_blocks)))
         else:
             blocks += section_blocks
         plots.extend(section_plots)
         used.update(tables.metric_ids(section, key == STANDARD))
-    blocks += _sources(reported, sources)
+    blocks += sources_blocks(reported, sources)
     blocks += _about()
     blocks.append(_footnotes(used))
     return Leaderboard(markdown(blocks, PLOTS_DIR), plots, problems, blocks, html_path)
-
-
-def folded_sections(frame):
-    """{protocol key: source} of the sections the README summarises instead of showing: sections other than
-    the standard one that hold only imported rows of one source, when that source has several such sections
-    (timm's 36 input sizes). A section with a measured or reported.csv row is always shown."""
-    from robench.leaderboard.attach import primary_source
-
-    by_source = {}
-    for key in tables.sections(frame):
-        rows = frame[frame["section"].map(lambda k, key=key: k == key)]
-        sources = set(rows["source"].map(primary_source))
-        if key != STANDARD and (rows["kind"] == 2).all() and len(sources) == 1:
-            by_source.setdefault(sources.pop(), []).append(key)
-    return {key: source for source, keys in by_source.items() if len(keys) > 1 for key in keys}
-
-
-def _fold_summary(source, keys, frame, page):
-    """The README's stand-in for a source's folded sections: one line each (its protocol, its best row by
-    ImageNet top-1, its row count, a link to the section on the page)."""
-    name = source.removeprefix("reported: ")
-    rows = []
-    for key in keys:
-        section = frame[frame["section"].map(lambda k, key=key: k == key)]
-        clean = section["imagenet_top1"] if "imagenet_top1" in section.columns else None
-        best = section.loc[clean.idxmax()] if clean is not None and clean.notna().any() else None
-        rows.append([dict(key).get("reported") or describe(key), "–" if best is None else best["model"],
-                     str(len(section)), "–" if best is None else f"{best['imagenet_top1']:.1f}",
-                     f"[section]({page}#{slug(key)})"])
-    grid = tables.Grid(["Section", "Best by ImageNet top-1", "Rows", "ImageNet ↑", "Page"],
-                       [None, None, None, "imagenet_top1", None], 2, rows)
-    total = sum(int(r[2]) for r in rows)
-    return MarkdownOnly((
-        Heading(2, f"Other protocols of {tables.markdown_text(name)}: {len(keys)} sections"),
-        Para(f"{len(keys)} sections hold only the {total} rows imported from {tables.markdown_text(name)} under "
-             f"protocols of their own (timm: the input size its validate.py used). [`{page}`]({page}) shows each "
-             "in full; here, one line per section: its best row by ImageNet top-1 and its number of rows."),
-        Table(grid)))
 
 
 def _imported_rows(sources, reported, reported_csv):
@@ -356,58 +319,6 @@ def _formatted(frame):
     body = {c: (list(frame[c]) if i < 2 else tables.format_column(frame[c], None, decimals=2))
             for i, c in enumerate(frame.columns)}
     return pd.DataFrame(body)
-
-
-def _sources(reported, imported=()):
-    """Where reported numbers come from: reported.csv's citations and notes, each import's repository, commit,
-    files and licence (its per-row notes, e.g. timm's image size and crop, are on the page: 1,500 model names
-    are no markdown list)."""
-    if not len(reported) and not imported:
-        return [Raw("")]
-    text = tables.markdown_text
-    items = []
-    for source, rows in reported.groupby("source", sort=True):
-        cited = "; ".join(dict.fromkeys(text(c) for c in rows["citation"] if c))
-        urls = " ".join(f"<{u}>" for u in dict.fromkeys(_safe_url(u) for u in rows["source_url"] if u) if u)
-        subs = []
-        for note, models in rows[rows["notes"] != ""].groupby("notes", sort=True)["model"]:
-            who = "" if len(models) == len(rows) else f"{', '.join(text(m) for m in sorted(models))}: "
-            subs.append(f"{who}{text(note)}")
-        items.append((f"**{text(source)}**: " + " ".join(p for p in (cited, urls) if p), tuple(subs)))
-    for source in imported:
-        m, rows = source.manifest, source.rows
-        cited = "; ".join(dict.fromkeys(text(c) for c in rows["citation"] if c))
-        urls = " ".join(f"<{u}>" for u in dict.fromkeys(_safe_url(u) for u in rows["source_url"] if u) if u)
-        files = ", ".join(f"`{text(f)}`" for f in m["files"])
-        items.append((f"**{text(rows['source'].iat[0]) if len(rows) else text(source.name)}** (imported): "
-                      + " ".join(p for p in (cited, urls) if p),
-                      (f"{len(rows)} rows read by `robench leaderboard` from `imported/{text(source.name)}/` "
-                       f"({files}), {text(IMPORT_HOW.get(m['importer'], 'copied unchanged from'))} "
-                       f"{text(m['repository'])} at commit `{text(m['commit'])}`; licence {text(m['licence'])}"
-                       + (f"; its text: `imported/{text(source.name)}/{text(m['licence_file'])}`"
-                          if m.get("licence_file") else ""),
-                       "each row's notes (for timm: its image size, crop_pct and interpolation) are in the "
-                       "page's table of notes")))
-    notes = [PageOnly((Heading(3, "Notes of imported rows"), Table(notes_grid(imported), name="notes")))] if imported else []
-    return [Heading(2, "Sources of reported numbers"), Bullets(tuple(items)), *notes]
-
-
-# how an import's files relate to the publisher's (default: "copied unchanged")
-IMPORT_HOW = {"model-vs-human": "counts derived by robench (leaderboard-import model-vs-human --counts) from the "
-                                "cue-conflict trial files of"}
-
-
-def notes_grid(imported):
-    """Model, Source, Notes of every imported row: the per-row provenance the page lists (not the markdown)."""
-    rows = [[m, s, n] for source in imported for m, s, n in
-            zip(source.rows["model"], source.rows["source"], source.rows["notes"])]
-    return tables.Grid(["Model", "Source", "Notes"], [None, None, None], 3, rows)
-
-
-def _safe_url(url):
-    """A reported row's source URL as an autolink, only when it is a plain http(s) address."""
-    url = str(url).strip()
-    return url if re.fullmatch(r"https?://[^\s<>]+", url) else ""
 
 
 def _about():
