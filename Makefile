@@ -7,7 +7,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: test demo install clean-demo leaderboard check-leaderboard test-xla
+.PHONY: test demo install clean-demo leaderboard check-leaderboard test-xla xla-deps
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ $(XLA_VENV)/.installed: setup.cfg pyproject.toml
 	$(XLA_VENV)/bin/python -m pip install -q $(XLA_PINS)
 	$(XLA_VENV)/bin/python -m pip install -q -e '.[test,xla]' $(XLA_PINS)
 	touch $@
+
+# the pinned packages alone (no robench): .ci/run builds them in the background while the main tests run
+xla-deps:
+	test -x $(XLA_VENV)/bin/python || $(PYTHON) -m venv $(XLA_VENV)
+	$(XLA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(XLA_VENV)/bin/python -m pip install -q $(XLA_PINS)
 
 test-xla: $(XLA_VENV)/.installed
 	PJRT_DEVICE=CPU ROBENCH_REQUIRE_XLA=1 $(XLA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_xla.py tests/test_xla_train.py
