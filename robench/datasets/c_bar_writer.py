@@ -89,39 +89,14 @@ def _marker_details(val, root):
 
 
 def _work(out, todo, encoding="jpeg"):
-    """Writes the cells of ``todo`` [(index, [(corruption, severity), ...])]; returns files written. Runs in
-    ``corrupt_writer``'s worker processes (their val folder in ``corrupt_writer._STATE``)."""
-    from robench.datasets.imagenet_c_gen import clean_crop, encode
-    from robench.fileio import atomic_write_with
-
-    folder = W._STATE["folder"]
-    written = 0
-    for index, cells in todo:
-        try:
-            key, data, _ = folder.read(index)
-            clean = clean_crop(data)
-        except Exception as e:
-            key = folder.entries[index][0]
-            raise RobenchError(f"cannot read or decode {folder.locate(key)} ({type(e).__name__}: {e}); "
-                               "remove or replace it and rerun (finished files are kept)") from None
-        name = W.output_name(key, encoding)
-        for c, s in cells:
-            data = encode(corrupt_pixels(clean, key, c, s), "JPEG")
-
-            def save(tmp, data=data):
-                with open(tmp, "wb") as f:
-                    f.write(data)
-
-            atomic_write_with(os.path.join(out, c, folder_of(c, s), *name.split("/")), save, suffix=".JPEG")
-            written += 1
-    return written
+    """Writes the ImageNet-C-bar cells of ``todo``; returns files written (runs in ``corrupt_writer``'s
+    worker processes)."""
+    return W.write_cells(out, todo, encoding, corrupt_pixels, folder_of)
 
 
 def materialise(root, out, corruptions=None, workers=0, progress=False, block=8):
     """Writes ImageNet-C-bar cells of the val images under ``root`` to ``out``; returns (files written,
     files already there)."""
-    from tqdm import tqdm
-
     from robench.datasets import imagenet_val, shards
     from robench.datasets.imagenet_c_gen import CleanVal
 
@@ -147,30 +122,7 @@ def materialise(root, out, corruptions=None, workers=0, progress=False, block=8)
     on_disk = [(c, folder_of(c, s)) for c, s in cells]
     found = W._existing(out, on_disk, sorted({n.split("/")[0] for n in names}), ".JPEG")
     done = {cell: found[disk] for cell, disk in zip(cells, on_disk)}
-    todo, already = [], 0
-    for index, name in enumerate(names):
-        missing = [cell for cell in cells if name not in done[cell]]
-        already += len(cells) - len(missing)
-        if missing:
-            todo.append((index, missing))
-    if workers > 1:
-        block = max(1, min(block, -(-len(todo) // (4 * workers))))
-    blocks = [todo[i:i + block] for i in range(0, len(todo), block)]
-    bar = tqdm(total=len(names) * len(cells), initial=already, unit="img", disable=not progress,
-               dynamic_ncols=True, desc="ImageNet-C-bar")
-    written = 0
-    try:
-        if workers <= 1 or len(blocks) <= 1:
-            W._init_worker(folder)
-            for part in blocks:
-                n = _work(out, part)
-                written += n
-                bar.update(n)
-        else:
-            from robench.datasets import c_bar_corruptions  # noqa: F401  (imported before the workers start)
+    from robench.datasets import c_bar_corruptions  # noqa: F401  (imported before any worker starts)
 
-            written = W._in_processes(out, folder, blocks, workers, bar, "jpeg", work=_work)
-    finally:
-        bar.close()
-        W._STATE.clear()
-    return written, already
+    return W.write_missing(out, folder, names, cells, done, "jpeg", _work, workers, block, progress,
+                           "ImageNet-C-bar")

@@ -80,8 +80,19 @@ def _init_worker(folder):
 
 
 def _work(out, todo, encoding="jpeg"):
-    """Writes the cells of ``todo`` [(index, [(corruption, severity), ...])]; returns files written."""
-    from robench.datasets.imagenet_c_gen import clean_crop, corrupt_pixels, encode
+    """Writes the ``imagenet-c-gen`` cells of ``todo``; returns files written (runs in the workers)."""
+    from robench.datasets.imagenet_c_gen import corrupt_pixels
+
+    return write_cells(out, todo, encoding, corrupt_pixels, lambda corruption, severity: str(severity))
+
+
+def write_cells(out, todo, encoding, pixels, cell_folder):
+    """The work of one block, shared by ``data corrupt`` and ``data c-bar``: for each (val index, [(corruption,
+    severity), ...]) of ``todo`` the clean crop is made once, then ``pixels(clean, key, corruption, severity)``
+    is encoded (JPEG q85 or PNG) and written whole (temporary name, then rename) to
+    ``out/<corruption>/<cell_folder(corruption, severity)>/<wnid>/<name>``; returns files written. The val
+    folder is this process's (``_init_worker``)."""
+    from robench.datasets.imagenet_c_gen import clean_crop, encode
     from robench.fileio import atomic_write_with
 
     folder = _STATE["folder"]
@@ -96,23 +107,55 @@ def _work(out, todo, encoding="jpeg"):
                                "remove or replace it and rerun (finished files are kept)") from None
         name = output_name(key, encoding)
         for c, s in cells:
-            data = encode(corrupt_pixels(clean, key, c, s), "JPEG" if encoding == "jpeg" else "PNG")
+            data = encode(pixels(clean, key, c, s), "JPEG" if encoding == "jpeg" else "PNG")
 
             def save(tmp, data=data):
                 with open(tmp, "wb") as f:
                     f.write(data)
 
-            atomic_write_with(os.path.join(out, c, str(s), *name.split("/")), save, suffix=EXTENSIONS[encoding])
+            atomic_write_with(os.path.join(out, c, cell_folder(c, s), *name.split("/")), save,
+                              suffix=EXTENSIONS[encoding])
             written += 1
     return written
+
+
+def write_missing(out, folder, names, cells, done, encoding, work, workers=0, block=8, progress=False, desc=""):
+    """Every (image, cell) not in ``done`` ({cell: names on disk}), written by ``work(out, block, encoding)``
+    in blocks of images (in this process, or in ``workers`` processes); returns (files written, files already
+    there)."""
+    from tqdm import tqdm
+
+    todo, already = [], 0
+    for index, name in enumerate(names):
+        missing = [cell for cell in cells if name not in done[cell]]
+        already += len(cells) - len(missing)
+        if missing:
+            todo.append((index, missing))
+    if workers > 1:  # at least a few blocks per process (each block: its images x all their missing cells)
+        block = max(1, min(block, -(-len(todo) // (4 * workers))))
+    blocks = [todo[i:i + block] for i in range(0, len(todo), block)]
+    bar = tqdm(total=len(names) * len(cells), initial=already, unit="img", disable=not progress,
+               dynamic_ncols=True, desc=desc)
+    written = 0
+    try:
+        if workers <= 1 or len(blocks) <= 1:
+            _init_worker(folder)
+            for part in blocks:
+                n = work(out, part, encoding)
+                written += n
+                bar.update(n)
+        else:
+            written = _in_processes(out, folder, blocks, workers, bar, encoding, work)
+    finally:
+        bar.close()
+        _STATE.clear()
+    return written, already
 
 
 def materialise(root, out, select=None, workers=0, progress=False, block=8, lossless=False):
     """Writes the ``imagenet-c-gen`` cells of the val images under ``root`` (``--select`` as for eval)
     to ``out`` in the ImageNet-C layout, as JPEG q85 (or lossless PNG); returns (files written, files
     already there)."""
-    from tqdm import tqdm
-
     from robench.datasets import shards
     from robench.datasets.imagenet_c_gen import ImageNetCGenSuite
 
@@ -145,31 +188,7 @@ def materialise(root, out, select=None, workers=0, progress=False, block=8, loss
     write_generated_marker(out, **details)
 
     done = _existing(out, cells, sorted({n.split("/")[0] for n in names}), EXTENSIONS[encoding])
-    todo, already = [], 0
-    for index, name in enumerate(names):
-        missing = [cell for cell in cells if name not in done[cell]]
-        already += len(cells) - len(missing)
-        if missing:
-            todo.append((index, missing))
-    if workers > 1:  # at least a few blocks per process (each block: its images x all their missing cells)
-        block = max(1, min(block, -(-len(todo) // (4 * workers))))
-    blocks = [todo[i:i + block] for i in range(0, len(todo), block)]
-    bar = tqdm(total=len(names) * len(cells), initial=already, unit="img", disable=not progress,
-               dynamic_ncols=True, desc="corrupting")
-    written = 0
-    try:
-        if workers <= 1 or len(blocks) <= 1:
-            _init_worker(folder)
-            for part in blocks:
-                n = _work(out, part, encoding)
-                written += n
-                bar.update(n)
-        else:
-            written = _in_processes(out, folder, blocks, workers, bar, encoding)
-    finally:
-        bar.close()
-        _STATE.clear()
-    return written, already
+    return write_missing(out, folder, names, cells, done, encoding, _work, workers, block, progress, "corrupting")
 
 
 def _in_processes(out, folder, blocks, workers, bar, encoding, work=None):
