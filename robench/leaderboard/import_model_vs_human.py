@@ -141,14 +141,9 @@ def trial_counts(paths):
 def read_counts(path):
     """A shipped counts table (``write_counts``' CSV); a missing column or a count that is not a whole
     number, or that does not add up (shape + texture <= conflict <= trials), is one line naming the row."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
-        raise RecordError(f"{path}: not a readable counts CSV ({e})") from None
-    missing = [c for c in COUNT_COLUMNS if c not in table.columns]
-    if missing:
-        raise RecordError(f"{path}: missing column(s) {', '.join(missing)} (the counts table has "
-                          f"{', '.join(COUNT_COLUMNS)})")
+    from robench.leaderboard.importers import read_table
+
+    table = read_table(path, COUNT_COLUMNS, "counts CSV", "the counts table has {columns}")
     for i, row in table.iterrows():
         try:
             n = [int(row[c]) for c in COUNT_COLUMNS[3:]]

@@ -109,14 +109,20 @@ def _timm_numbers(table, path):
 
 
 def _read_csv(path):
+    return read_table(path, TIMM_COLUMNS, "timm results CSV", "a timm results CSV has {columns}, ...")
+
+
+def read_table(path, columns, what, has):
+    """A published CSV as strings (nothing turned into NaN); unreadable, or without one of ``columns``, is
+    one line naming the file (``what`` it should be; ``has`` a sentence with ``{columns}``)."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
-        raise RecordError(f"{path}: not a readable timm results CSV ({e})") from None
-    missing = [c for c in TIMM_COLUMNS if c not in table.columns]
+        raise RecordError(f"{path}: not a readable {what} ({e})") from None
+    missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise RecordError(f"{path}: missing column(s) {', '.join(missing)} (a timm results CSV has "
-                          f"{', '.join(TIMM_COLUMNS)}, ...)")
+        raise RecordError(f"{path}: missing column(s) {', '.join(missing)} "
+                          f"({has.format(columns=', '.join(columns))})")
     return table
 
 
