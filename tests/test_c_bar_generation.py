@@ -166,5 +166,5 @@ def test_bad_input_is_one_line(val, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "file.txt").write_text("not ours")
-    with pytest.raises(RobenchError, match="not empty"):
+    with pytest.raises(RobenchError, match="not empty and was not made by robench data c-bar"):
         c_bar_writer.materialise(val, other, corruptions=["sparkles"])

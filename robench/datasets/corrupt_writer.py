@@ -47,7 +47,8 @@ def _check_marker(out, details):
     info = generated_info(out) if os.path.isdir(out) else None
     if info is None:
         if os.path.isdir(out) and any(not n.startswith(".") for n in os.listdir(out)):
-            raise RobenchError(f"{out} is not empty and was not made by robench data corrupt (no {GENERATED_MARKER}); "
+            command = details["generator"].split(" with ")[0]  # robench data corrupt / robench data c-bar
+            raise RobenchError(f"{out} is not empty and was not made by {command} (no {GENERATED_MARKER}); "
                                "choose an empty or new folder")
         return
     for key in ("corruption_generator", "recipe", "source_fingerprint", "libraries", "encoding"):
