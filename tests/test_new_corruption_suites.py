@@ -34,7 +34,7 @@ def records(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("records")
     in_process(["eval", "-m", ORACLE, "-s", "extended", "--data-dir", str(base), "-o", str(out), "-j", "0", "-b", "8",
                 "--no-progress"])
-    return out, {s: load(out / "colour_oracle" / f"{s}.json") for s in ("imagenet", "imagenet-3dcc", "imagenet-c-bar")}
+    return out, {s: load(out / "colour_oracle" / f"{s}.json") for s in ("imagenet", "imagenet-3dcc", "imagenet-c-bar", "objectnet")}
 
 
 def test_layouts_are_the_released_ones(data):
@@ -87,4 +87,7 @@ def test_the_leaderboard_shows_their_columns_and_tables(records, tmp_path):
     assert "ImageNet-3DCC mean error" in text and "ImageNet-C-bar mean error" in text
     assert "ImageNet-3DCC by corruption" in text and "ImageNet-C-bar by corruption" in text
     assert f"{by_suite['imagenet-c-bar']['aggregates']['mean_error']:.1f}" in text
+    assert "ObjectNet ↑" in text and "ObjectNet (1000-way) ↑" in text  # the third suite of extended
+    objectnet = by_suite["objectnet"]["variants"][0]["metrics"]
+    assert f"{objectnet['top1']:.1f}" in text
     assert board.problems == []
